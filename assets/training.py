@@ -1,0 +1,92 @@
+"""Two-stage ClipClap training: stage 1 (model selection, β) and stage 2 (retrain)."""
+from __future__ import annotations
+
+import dataclasses
+
+import dagster as dg
+
+from assets.published import published_features
+from assets.training_config import TrainingConfig
+from avgzsl.checkpoints import save_model
+from avgzsl.data.store import write_json_atomic
+from avgzsl.protocol import stage1, stage2
+from avgzsl.train import EpochRecord, StageResult
+from pipelines.partitions import dataset_partitions
+from resources import MlflowResource, StateResource
+
+
+def _epoch_logger(context: dg.AssetExecutionContext, mlflow, stage: str):
+    def log(record: EpochRecord) -> None:
+        values = dataclasses.asdict(record)
+        step = values.pop("epoch")
+        mlflow.log_metrics({f"{stage}_{k}": float(v) for k, v in values.items()}, step=step)
+        context.log.info(f"{stage} epoch {step}: loss {record.loss:.4f}, val HM {record.val_hm:.4f} "
+                         f"(S {record.val_seen:.4f}, U {record.val_unseen:.4f}, β {record.val_beta:.3f}), "
+                         f"{record.seconds:.1f} s")
+    return log
+
+
+def _history_md(result: StageResult) -> str:
+    rows = ["| epoch | loss | val S | val U | val HM | val ZSL | β | lr |", "|---|---|---|---|---|---|---|---|"]
+    rows += [f"| {r.epoch} | {r.loss:.4f} | {r.val_seen:.4f} | {r.val_unseen:.4f} | {r.val_hm:.4f} | "
+             f"{r.val_zsl:.4f} | {r.val_beta:.3f} | {r.lr:.2e} |" for r in result.history]
+    return "\n".join(rows)
+
+
+def _save_stage(files, stage: int, result: StageResult, extra: dict) -> None:
+    save_model(result.model, files.stage_model(stage), extra={"stage": str(stage)})
+    summary = {"best_epoch": result.best_epoch, "history": [dataclasses.asdict(r) for r in result.history], **extra}
+    write_json_atomic(summary, files.stage_summary(stage))
+
+
+@dg.asset(partitions_def=dataset_partitions, group_name="training", deps=[published_features],
+          kinds={"pytorch", "mlflow"}, owners=["team:avgzsl"],
+          description="Stage 1: train on stage_1_train, keep the epoch with the best validation HM; "
+                      "its calibration β is chosen on validation.")
+def clipclap_stage1(context: dg.AssetExecutionContext, config: TrainingConfig, state: StateResource,
+                    mlflow: MlflowResource) -> dg.MaterializeResult:
+    dataset, layout = context.partition_key, state.layout()
+    settings = config.settings(dataset)
+    files = config.run_files(layout, dataset)
+    data = config.load_data(layout, dataset)
+    with mlflow.run(dataset, context, run_name=files.root.name) as run:
+        tracker = mlflow.client()
+        tracker.log_params({**settings, "dataset": dataset, "input_dim": data.inputs.shape[1],
+                            "text_dim": data.text.shape[1], "device": str(data.inputs.device)})
+        result, val = stage1(data, config.train_config(settings), _epoch_logger(context, tracker, "stage1"))
+        val_scores = {"seen": val.seen, "unseen": val.unseen, "hm": val.hm, "zsl": val.zsl, "beta": val.beta}
+        _save_stage(files, 1, result, {"val": val_scores, "settings": settings, "mlflow_run_id": run.info.run_id})
+        tracker.log_artifact(str(files.stage_model(1)), artifact_path="models")
+        tracker.log_metrics({"best_epoch": result.best_epoch, **{f"val_{k}": v for k, v in val_scores.items()}})
+    return dg.MaterializeResult(metadata={
+        "best_epoch": result.best_epoch, "val_hm": val.hm, "val_beta": val.beta,
+        "epochs": dg.MetadataValue.md(_history_md(result)),
+        "model_path": dg.MetadataValue.path(str(files.stage_model(1))),
+        "mlflow_run_id": run.info.run_id,
+        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, dataset)),
+    })
+
+
+@dg.asset(partitions_def=dataset_partitions, group_name="training", deps=[clipclap_stage1],
+          kinds={"pytorch", "mlflow"}, owners=["team:avgzsl"],
+          description="Stage 2: retrain from scratch on stage_1_train + validation for best_epoch + 1 epochs.")
+def clipclap_stage2(context: dg.AssetExecutionContext, config: TrainingConfig, state: StateResource,
+                    mlflow: MlflowResource) -> dg.MaterializeResult:
+    dataset, layout = context.partition_key, state.layout()
+    settings = config.settings(dataset)
+    files = config.run_files(layout, dataset)
+    first = files.read_summary(1)
+    data = config.load_data(layout, dataset)
+    with mlflow.run(dataset, context, run_id=first["mlflow_run_id"]) as run:
+        tracker = mlflow.client()
+        result = stage2(data, config.train_config(settings), first["best_epoch"],
+                        _epoch_logger(context, tracker, "stage2"))
+        _save_stage(files, 2, result, {"mlflow_run_id": run.info.run_id})
+        tracker.log_artifact(str(files.stage_model(2)), artifact_path="models")
+        tracker.log_metric("stage2_epochs", len(result.history))
+    return dg.MaterializeResult(metadata={
+        "epochs_trained": len(result.history),
+        "epochs": dg.MetadataValue.md(_history_md(result)),
+        "model_path": dg.MetadataValue.path(str(files.stage_model(2))),
+        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, dataset)),
+    })

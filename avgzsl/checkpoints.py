@@ -1,0 +1,39 @@
+"""Model weights as safetensors files (never pickled models), with the config inside."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+
+from avgzsl.model import ClipClap, ClipClapConfig, build_model
+
+
+def save_model(model: ClipClap, path: Path, extra: dict[str, str] | None = None) -> Path:
+    """Write the state dict and the network config atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {"clipclap_config": json.dumps(model.config.as_dict()), **(extra or {})}
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(state, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+    return path
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return dict(f.metadata() or {})
+
+
+def load_model(path: Path, device: str = "cpu") -> ClipClap:
+    """Rebuild the ClipClap network from a file written by :func:`save_model` (eval mode)."""
+    meta = read_metadata(path)
+    if "clipclap_config" not in meta:
+        raise ValueError(f"{path}: not a ClipClap checkpoint (no clipclap_config metadata)")
+    model = build_model(ClipClapConfig(**json.loads(meta["clipclap_config"])))
+    model.load_state_dict(load_file(str(path), device=device))
+    return model.to(device).eval()

@@ -1,0 +1,1 @@
+"""Data layer: split files, the authors' feature layout, our Parquet tables, validation."""

@@ -1,0 +1,94 @@
+"""The evaluation report: a self-contained HTML page with tables and figures."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def figure_png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def curves_figure(history: dict[str, list[dict]]) -> bytes:
+    """Loss parts and validation HM per epoch, one column per stage."""
+    fig, axes = plt.subplots(2, len(history), figsize=(5 * len(history), 6), squeeze=False)
+    for col, (stage, rows) in enumerate(history.items()):
+        epochs = [r["epoch"] for r in rows]
+        for key in ("loss", "loss_ce", "loss_reg", "loss_rec"):
+            axes[0, col].plot(epochs, [r[key] for r in rows], label=key)
+        axes[0, col].set_title(f"{stage}: training loss")
+        axes[0, col].legend()
+        for key in ("val_seen", "val_unseen", "val_hm", "val_zsl"):
+            axes[1, col].plot(epochs, [r[key] for r in rows], label=key)
+        axes[1, col].set_title(f"{stage}: validation (best β per epoch)")
+        axes[1, col].set_xlabel("epoch")
+        axes[1, col].legend()
+    return figure_png(fig)
+
+
+def beta_sweep_figure(sweep: dict[str, list[float]], chosen_beta: float) -> bytes:
+    """S, U and HM on validation against β, with the chosen β marked."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for key in ("seen", "unseen", "hm"):
+        ax.plot(sweep["beta"], sweep[key], label=key)
+    ax.axvline(chosen_beta, color="k", linestyle="--", label=f"β = {chosen_beta:.3f}")
+    ax.set_xlabel("β (added to seen-class distances)")
+    ax.set_title("Calibration sweep on validation (stage-1 model)")
+    ax.legend()
+    return figure_png(fig)
+
+
+def recall_figure(recall: dict[str, float], seen: set[str]) -> bytes:
+    """Per-class GZSL recall on test, one bar per class, seen and unseen coloured apart."""
+    names = sorted(recall, key=lambda n: (n not in seen, -recall[n]))
+    fig, ax = plt.subplots(figsize=(max(6, 0.12 * len(names)), 3.5))
+    ax.bar(range(len(names)), [recall[n] for n in names],
+           color=["tab:blue" if n in seen else "tab:orange" for n in names])
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=90, fontsize=5)
+    ax.set_ylabel("recall")
+    ax.set_title("Per-class test recall (blue: seen, orange: unseen)")
+    return figure_png(fig)
+
+
+def _table(rows: dict) -> str:
+    cells = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows.items())
+    return f"<table>{cells}</table>"
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def markdown_table(rows: dict) -> str:
+    lines = ["| name | value |", "|---|---|"] + [f"| {k} | {_fmt(v)} |" for k, v in rows.items()]
+    return "\n".join(lines)
+
+
+def write_report(path: Path, title: str, sections: dict[str, dict], figures: dict[str, bytes]) -> Path:
+    """One HTML file: a table per section, then the figures inlined as PNG."""
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    for name, rows in sections.items():
+        body += [f"<h2>{html.escape(name)}</h2>", _table(rows)]
+    for name, png in figures.items():
+        data = base64.b64encode(png).decode()
+        body += [f"<h2>{html.escape(name)}</h2>", f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">']
+    style = "body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}" \
+            "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}"
+    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>" \
+           f"<style>{style}</style></head><body>{''.join(body)}</body></html>"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,66 @@
+"""MLflow tracking as a small ConfigurableResource (dagster-mlflow uses the legacy API).
+
+One experiment per dataset, its artifacts inside the state folder; a run is
+opened in one asset step, tagged with the Dagster run id, asset key and
+partition, and later steps re-enter it by id.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator, Optional
+
+import dagster as dg
+
+from avgzsl.state import StateLayout
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """Tracking URI (default: SQLite in the state folder) and experiment naming."""
+
+    tracking_uri: Optional[str] = None
+    experiment_prefix: str = "avgzsl"
+    home: Optional[str] = None
+
+    def _layout(self) -> StateLayout:
+        return StateLayout.resolve(self.home).prepare()
+
+    def client(self):
+        import mlflow
+
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        uri = self.tracking_uri or self._layout().mlflow_uri
+        mlflow.set_tracking_uri(uri)
+        return mlflow
+
+    def experiment_id(self, dataset: str) -> str:
+        mlflow = self.client()
+        name = f"{self.experiment_prefix}-{dataset}"
+        found = mlflow.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        location = Path(self._layout().mlflow_artifacts / name).as_uri()
+        return mlflow.create_experiment(name, artifact_location=location)
+
+    @contextlib.contextmanager
+    def run(self, dataset: str, context: dg.AssetExecutionContext, run_id: Optional[str] = None,
+            run_name: Optional[str] = None) -> Iterator:
+        """Start (or re-enter, given ``run_id``) an MLflow run tagged with Dagster's ids."""
+        mlflow = self.client()
+        tags = {
+            "dagster.run_id": context.run.run_id,
+            "dagster.asset_key": context.asset_key.to_user_string(),
+            "dagster.partition": context.partition_key if context.has_partition_key else "",
+        }
+        if run_id:
+            with mlflow.start_run(run_id=run_id) as active:
+                mlflow.set_tags({f"{k}.{tags['dagster.asset_key']}": v for k, v in tags.items()})
+                yield active
+        else:
+            with mlflow.start_run(experiment_id=self.experiment_id(dataset), run_name=run_name, tags=tags) as active:
+                yield active
+
+    def run_url(self, run_id: str, dataset: str) -> str:
+        """Link for `mlflow ui` on its default address."""
+        return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id(dataset)}/runs/{run_id}"
