@@ -1,5 +1,4 @@
 """Evaluation of a trained run: metrics.json, predictions.parquet and the HTML report."""
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional

@@ -1,5 +1,4 @@
 """The authors' published features, imported into our Parquet tables."""
-from __future__ import annotations
 
 from typing import Optional
 

@@ -1,5 +1,4 @@
 """Two-stage ClipClap training: stage 1 (model selection, β) and stage 2 (retrain)."""
-from __future__ import annotations
 
 import dataclasses
 

@@ -1,5 +1,4 @@
 """The training configuration shared by both stages and the evaluation."""
-from __future__ import annotations
 
 from typing import Optional
 

@@ -22,6 +22,7 @@ def _training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=None, help="stage-1 epochs (default: the paper's per dataset)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the paper's per dataset)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--batches-per-epoch", type=int, default=300, help="300 in the paper; fewer for a smoke test")
     p.add_argument("--no-logging-pass", action="store_true",
                    help="skip the authors' post-step BatchNorm refresh (see benchmarks/README.md)")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON line at the end")
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def training_config(args: argparse.Namespace) -> dict:
     cfg = {"modality": args.modality, "text": args.text, "text_lookup": args.text_lookup, "seed": args.seed,
-           "device": args.device, "logging_pass": not args.no_logging_pass}
+           "device": args.device, "logging_pass": not args.no_logging_pass,
+           "batches_per_epoch": args.batches_per_epoch}
     if args.epochs is not None:
         cfg["epochs"] = args.epochs
     if args.lr is not None:
@@ -78,10 +80,17 @@ def reproduce(layout: StateLayout, dataset: str, features_root: Path, benchmark:
     result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=dataset,
                                     raise_on_error=False)
     if not result.success:
-        errors = [e.event_specific_data.error.message.strip() for e in result.all_events
+        errors = [_root_cause(e.event_specific_data.error) for e in result.all_events
                   if e.is_step_failure and e.event_specific_data and e.event_specific_data.error]
         raise SystemExit(f"avgzsl: the run failed (Dagster run {result.run_id}):\n" + "\n".join(errors))
     return json.loads((report_dir / "metrics.json").read_text())
+
+
+def _root_cause(error) -> str:
+    """The user-facing message at the bottom of Dagster's error chain."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def main(argv: list[str] | None = None) -> int:

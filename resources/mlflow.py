@@ -4,7 +4,6 @@ One experiment per dataset, its artifacts inside the state folder; a run is
 opened in one asset step, tagged with the Dagster run id, asset key and
 partition, and later steps re-enter it by id.
 """
-from __future__ import annotations
 
 import contextlib
 import os

@@ -1,5 +1,4 @@
 """The state folder as a Dagster resource."""
-from __future__ import annotations
 
 from typing import Optional
 
