@@ -40,6 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a UCF-shaped synthetic feature set offline and reproduce on it")
     demo.add_argument("--scale", type=float, default=0.25, help="fraction of UCF's per-split video counts")
     _training_args(demo)
+    run = sub.add_parser("run", help="the video DAG for a benchmark or a custom dataset folder")
+    run.add_argument("dataset", help="ucf | activitynet | vggsound | a custom dataset folder (with dataset.yaml)")
+    run.add_argument("--until", choices=("download", "split"), default="split")
+    run.add_argument("--shards", default=None, help="shard numbers 'a..b' (inclusive) or 'a'; default: all")
+    run.add_argument("--splits-from", default=None, help="a local class-split folder (benchmarks: instead of "
+                                                          "downloading the split files)")
+    run.add_argument("--json", action="store_true", help="print one JSON object (a key per stage) as the last line")
+    mk = sub.add_parser("make-demo", help="generate the demo video dataset (ffmpeg test sources and tones)")
+    mk.add_argument("dest", type=Path)
     syn = sub.add_parser("synthetic", help="write a synthetic feature set in the authors' layout")
     syn.add_argument("dest", type=Path)
     syn.add_argument("--shape", default="ucf", choices=("ucf", "tiny"))
@@ -59,40 +68,6 @@ def training_config(args: argparse.Namespace) -> dict:
     return cfg
 
 
-def reproduce(layout: StateLayout, dataset: str, features_root: Path, benchmark: str, split_folder: str,
-              train: dict, report_dir: Path) -> dict:
-    """Materialize import → stage 1 → stage 2 → evaluation for one dataset partition."""
-    import dagster as dg
-
-    from pipelines.definitions import defs
-
-    instance = dg.DagsterInstance.get()
-    if not instance.has_dynamic_partition("dataset", dataset):
-        instance.add_dynamic_partitions("dataset", [dataset])
-    run_config = {"ops": {
-        "published_features": {"config": {"features_root": str(features_root.resolve()), "benchmark": benchmark,
-                                          "split_folder": split_folder}},
-        "clipclap_stage1": {"config": train},
-        "clipclap_stage2": {"config": train},
-        "gzsl_evaluation": {"config": {**train, "report_dir": str(report_dir.resolve())}},
-    }}
-    job = defs.resolve_job_def("reproduce_published")
-    result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=dataset,
-                                    raise_on_error=False)
-    if not result.success:
-        errors = [_root_cause(e.event_specific_data.error) for e in result.all_events
-                  if e.is_step_failure and e.event_specific_data and e.event_specific_data.error]
-        raise SystemExit(f"avgzsl: the run failed (Dagster run {result.run_id}):\n" + "\n".join(errors))
-    return json.loads((report_dir / "metrics.json").read_text())
-
-
-def _root_cause(error) -> str:
-    """The user-facing message at the bottom of Dagster's error chain."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     layout = StateLayout.resolve(args.home).activate()
@@ -100,6 +75,21 @@ def main(argv: list[str] | None = None) -> int:
         from avgzsl.data.synthetic import make_synthetic_root
 
         print(make_synthetic_root(args.dest, shape=args.shape, seed=args.seed, videos_scale=args.scale))
+        return 0
+    if args.command == "make-demo":
+        from avgzsl.demo import make_demo_dataset
+
+        print(make_demo_dataset(args.dest))
+        return 0
+    if args.command == "run":
+        from pipelines.launch import run_media
+
+        summary = run_media(layout, args.dataset, args.until, args.shards, args.splits_from)
+        for stage, counts in summary.items():
+            print(f"{stage}: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped "
+                  f"(ledgers: {counts['ledger']})")
+        if args.json:
+            print(json.dumps(summary, sort_keys=True))
         return 0
     if args.command == "demo":
         from avgzsl.data.synthetic import make_synthetic_root
@@ -110,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         dataset, features_root, benchmark, split_folder = "demo", root, "ucf", "cls_split"
     else:
         dataset, features_root, benchmark, split_folder = args.dataset, args.features_root, args.dataset, args.split_folder
-    metrics = reproduce(layout, dataset, features_root, benchmark, split_folder, training_config(args), args.report_dir)
+    from pipelines.launch import reproduce
+
+    metrics = reproduce(dataset, features_root, benchmark, split_folder, training_config(args), args.report_dir)
     print(f"test HM {metrics['test_hm']:.4f}  S {metrics['test_seen']:.4f}  U {metrics['test_unseen']:.4f}  "
           f"ZSL {metrics['test_zsl']:.4f}  (β {metrics['val_beta']:.3f}, text lookup: {metrics['text_lookup']})")
     print(f"report: {args.report_dir / 'report.html'}")

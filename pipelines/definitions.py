@@ -2,14 +2,16 @@
 import dagster as dg
 
 from assets.evaluation import gzsl_evaluation
+from assets.media import media_split, raw_videos, video_manifest
 from assets.published import published_features
 from assets.training import clipclap_stage1, clipclap_stage2
-from pipelines.jobs import reproduce_job
-from resources import MlflowResource, StateResource
+from pipelines.jobs import acquire_job, manifest_job, reproduce_job
+from resources import MediaResource, MlflowResource, StateResource
 
 defs = dg.Definitions(
-    assets=[published_features, clipclap_stage1, clipclap_stage2, gzsl_evaluation],
-    jobs=[reproduce_job],
-    resources={"state": StateResource(), "mlflow": MlflowResource()},
+    assets=[video_manifest, raw_videos, media_split, published_features, clipclap_stage1, clipclap_stage2,
+            gzsl_evaluation],
+    jobs=[reproduce_job, manifest_job, acquire_job],
+    resources={"state": StateResource(), "mlflow": MlflowResource(), "media": MediaResource()},
     executor=dg.in_process_executor,
 )

@@ -1,0 +1,135 @@
+"""Per-shard acquisition: download sources, then split each video into frames and audio.
+
+The Dagster assets call these once per shard; everything a shard did is in its ledgers
+under ``data/<dataset>/ledgers/<stage>/<shard>.parquet``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from avgzsl.datasets import DatasetSpec, shard_key
+from avgzsl.media.archive import ARCHIVE_SCHEMES, fetch_archive_members
+from avgzsl.media.download import DEFAULT_FORMAT, DownloadResult, Source, download_sources
+from avgzsl.media.ledger import DOWNLOAD_SCHEMA, read_ledger, summarize, write_ledger
+from avgzsl.media.split import SplitResult, split_videos
+from avgzsl.media.store import MediaStore
+from avgzsl.state import StateLayout
+
+STAGES = ("download", "split")
+
+
+@dataclass(frozen=True)
+class DatasetPaths:
+    """Where one dataset's manifest, media, ledgers and features live."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, layout: StateLayout, dataset: str) -> "DatasetPaths":
+        return cls(layout.dataset_dir(dataset))
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.parquet"
+
+    @property
+    def spec(self) -> Path:
+        return self.root / "dataset.json"
+
+    @property
+    def class_split(self) -> Path:
+        return self.root / "class-split"
+
+    @property
+    def media(self) -> Path:
+        return self.root / "media"
+
+    def ledger(self, stage: str, shard: str) -> Path:
+        return self.root / "ledgers" / stage / f"{shard}.parquet"
+
+    def read_spec(self) -> DatasetSpec:
+        if not self.spec.exists():
+            raise FileNotFoundError(f"{self.spec} is missing: materialize video_manifest for this dataset first")
+        return DatasetSpec.from_json(self.spec.read_text())
+
+    def shard_rows(self, shard: int) -> pl.DataFrame:
+        if not self.manifest.exists():
+            raise FileNotFoundError(f"{self.manifest} is missing: materialize video_manifest for this dataset first")
+        return pl.read_parquet(self.manifest).filter(pl.col("shard") == shard)
+
+    def shard_keys(self, dataset: str) -> list[str]:
+        shards = pl.read_parquet(self.manifest, columns=["shard"])["shard"].unique().sort().to_list()
+        return [shard_key(dataset, s) for s in shards]
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    retries: int = 3
+    backoff_s: float = 1.0
+    timeout_s: float = 30.0
+    rate_limit: float | None = None  # bytes/s per download
+    cookies_file: str | None = None
+    download_workers: int = 4
+    ytdlp_format: str = DEFAULT_FORMAT
+    split_batch_size: int = 16
+    split_workers: int = 1
+    archive_urls: dict[str, str] = field(default_factory=lambda: dict(ARCHIVE_SCHEMES))
+
+    def download_options(self) -> dict:
+        return {"retries": self.retries, "backoff_s": self.backoff_s, "timeout_s": self.timeout_s,
+                "rate_limit": self.rate_limit, "cookies_file": self.cookies_file,
+                "max_workers": self.download_workers, "ytdlp_format": self.ytdlp_format}
+
+
+def download_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: MediaSettings) -> list[DownloadResult]:
+    """Fetch every source of the shard (a rerun fetches only what is missing)."""
+    rows = paths.shard_rows(shard).to_dicts()
+    store = MediaStore(paths.media)
+    roots = [Path(r) for r in spec.allowed_roots]
+    by_scheme: dict[str, list[Source]] = {}
+    for r in rows:
+        scheme = r["url"].split(":", 1)[0] if r["url"] else ""
+        by_scheme.setdefault(scheme if scheme in settings.archive_urls else "", []).append(
+            Source(r["video_id"], r["url"] or "", r["start_seconds"], r["end_seconds"]))
+    results: dict[str, DownloadResult] = {}
+    for scheme, sources in by_scheme.items():
+        if scheme:
+            got = fetch_archive_members(sources, store, settings.archive_urls[scheme], roots,
+                                        **settings.download_options())
+        else:
+            got = download_sources(sources, store, roots, **settings.download_options())
+        results.update((r.video_id, r) for r in got)
+    ordered = [results[r["video_id"]] for r in rows]
+    write_ledger(ordered, paths.ledger("download", shard_key(spec.name, shard)), DOWNLOAD_SCHEMA)
+    return ordered
+
+
+def split_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: MediaSettings) -> tuple[list[SplitResult], int]:
+    """Frames and audio of every downloaded video of the shard; also the count not downloaded."""
+    key = shard_key(spec.name, shard)
+    ledger = paths.ledger("download", key)
+    if not ledger.exists():
+        raise FileNotFoundError(f"{ledger} is missing: materialize raw_videos for shard {key} first")
+    downloads = read_ledger(ledger)
+    ready = [(r["video_id"], r["path"]) for r in downloads if r["status"] in ("ok", "skipped") and r["path"]]
+    results = split_videos(ready, MediaStore(paths.media), sample_rate=spec.sample_rate, n_frames=spec.n_frames,
+                           batch_size=settings.split_batch_size, max_workers=settings.split_workers,
+                           ledger_path=paths.ledger("split", key))
+    return results, len(downloads) - len(ready)
+
+
+def stage_summary(paths: DatasetPaths, stage: str, shards: list[str]) -> dict:
+    """Counts over the given shards' ledgers, as the CLI's --json prints them."""
+    rows = [row for s in shards if paths.ledger(stage, s).exists() for row in read_ledger(paths.ledger(stage, s))]
+    summary = summarize(rows)
+    return {"ok": summary["ok"], "failed": summary["failed"], "skipped": summary["skipped"],
+            "ledger": str(paths.ledger(stage, shards[0]).parent) if shards else None, "store": str(paths.media),
+            "top_reasons": [list(r) for r in summary["top_reasons"][:5]]}
+
+
+def spec_json(spec: DatasetSpec) -> str:
+    return json.dumps(json.loads(spec.as_json()), indent=2)

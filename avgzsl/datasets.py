@@ -1,0 +1,163 @@
+"""What a dataset is made of: its spec (benchmark or custom folder) and its per-video manifest.
+
+A custom dataset is a folder holding ``dataset.yaml`` (only ``name`` is required),
+``class-split/`` in the benchmarks' layout (per-video CSVs with at least
+``video_id,label``) and ``sources.csv`` (``video_id,url,start_seconds,end_seconds``;
+url: http(s), ``file://`` or ``youtube:<id>``; times optional).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from avgzsl.data.schemas import SPLITS
+from avgzsl.data.splits import DATASETS, read_class_splits, read_video_manifest
+from avgzsl.data.validate import DataError
+
+VGGSOUND_CLIP_SECONDS = 10
+SPEC_KEYS = {"name", "sample_rate", "n_frames", "shard_size", "allowed_roots", "annotations"}
+MANIFEST_COLUMNS = ["video_id", "class_name", "split", "url", "start_seconds", "end_seconds", "shard"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to acquire and split one dataset's videos."""
+
+    name: str
+    benchmark: str | None = None  # ucf | activitynet | vggsound, or None for a custom folder
+    root: str | None = None  # the custom dataset folder
+    sample_rate: int = 48000  # laion_clap's rate
+    n_frames: int = 1  # the middle frame, or N evenly spaced frames
+    shard_size: int = 64
+    allowed_roots: tuple[str, ...] = field(default_factory=tuple)  # folders file:// sources may read
+    annotations: str | None = None  # ActivityNet: the annotation JSON with segment times
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "DatasetSpec":
+        raw = json.loads(text)
+        raw["allowed_roots"] = tuple(raw.get("allowed_roots") or ())
+        return cls(**raw)
+
+    def validate(self) -> "DatasetSpec":
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.]*", self.name):
+            raise DataError(f"dataset name {self.name!r}: use letters, digits, '_' and '.' (it names partitions)")
+        if self.sample_rate < 8000 or self.sample_rate > 192000:
+            raise DataError(f"sample_rate {self.sample_rate}: expected 8000..192000 Hz")
+        if not 1 <= self.n_frames <= 64:
+            raise DataError(f"n_frames {self.n_frames}: expected 1..64")
+        if self.shard_size < 1:
+            raise DataError(f"shard_size {self.shard_size}: expected ≥ 1")
+        return self
+
+
+def load_dataset_spec(dataset: str | Path, **overrides) -> DatasetSpec:
+    """A benchmark key (``ucf``…) or a custom dataset folder holding ``dataset.yaml``."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if str(dataset) in DATASETS:
+        return DatasetSpec(**{"name": str(dataset), "benchmark": str(dataset), **given}).validate()
+    folder = Path(dataset).expanduser().resolve()
+    spec_file = folder / "dataset.yaml"
+    if not spec_file.is_file():
+        raise DataError(f"{dataset}: neither a benchmark ({', '.join(DATASETS)}) nor a folder with dataset.yaml")
+    try:
+        raw = yaml.safe_load(spec_file.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise DataError(f"{spec_file}: not valid YAML ({error})") from error
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise DataError(f"{spec_file}: expected a mapping with at least 'name: <dataset name>'")
+    unknown = sorted(set(raw) - SPEC_KEYS)
+    if unknown:
+        raise DataError(f"{spec_file}: unknown keys {unknown}; allowed: {sorted(SPEC_KEYS)}")
+    roots = tuple(str((folder / r).resolve()) for r in raw.pop("allowed_roots", None) or ()) + (str(folder),)
+    return DatasetSpec(**{**raw, "root": str(folder), "allowed_roots": roots, **given}).validate()
+
+
+def _custom_sources(spec: DatasetSpec) -> pl.DataFrame:
+    path = Path(spec.root) / "sources.csv"
+    if not path.is_file():
+        raise DataError(f"{path} is missing: a custom dataset lists its videos' sources there")
+    frame = pl.read_csv(path, infer_schema_length=0)
+    missing = {"video_id", "url"} - set(frame.columns)
+    if missing:
+        raise DataError(f"{path}: missing columns {sorted(missing)}; expected video_id,url[,start_seconds,end_seconds]")
+    for column in ("start_seconds", "end_seconds"):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(column))
+    try:
+        frame = frame.with_columns(pl.col("start_seconds", "end_seconds").cast(pl.Float64, strict=True))
+    except pl.exceptions.PolarsError as error:
+        raise DataError(f"{path}: start_seconds/end_seconds must be numbers ({error})") from error
+    dup = frame.filter(pl.col("video_id").is_duplicated())["video_id"].to_list()
+    if dup:
+        raise DataError(f"{path}: video ids listed twice: {dup[:5]}")
+    return frame.select("video_id", "url", "start_seconds", "end_seconds")
+
+
+def _activitynet_segments(spec: DatasetSpec) -> dict[str, tuple[float, float]]:
+    """``<youtube_id>_<n>`` → the n-th annotated segment, from the annotation JSON the user supplies."""
+    if not spec.annotations:
+        return {}
+    data = json.loads(Path(spec.annotations).read_text())
+    out = {}
+    for youtube_id, entry in data.get("database", {}).items():
+        for n, note in enumerate(entry.get("annotations", [])):
+            start, end = note["segment"]
+            out[f"{youtube_id}_{n}"] = (float(start), float(end))
+    return out
+
+
+def _benchmark_sources(spec: DatasetSpec, videos: pl.DataFrame) -> pl.DataFrame:
+    if spec.benchmark == "vggsound":
+        return videos.select("video_id", pl.format("youtube:{}", "youtube_id").alias("url"),
+                             pl.col("start_seconds").cast(pl.Float64),
+                             (pl.col("start_seconds") + VGGSOUND_CLIP_SECONDS).cast(pl.Float64).alias("end_seconds"))
+    if spec.benchmark == "activitynet":
+        segments = _activitynet_segments(spec)
+        ids = videos["video_id"].to_list()
+        return pl.DataFrame({
+            "video_id": ids,
+            "url": [f"youtube:{v.rsplit('_', 1)[0]}" for v in ids],
+            "start_seconds": [segments.get(v, (None, None))[0] for v in ids],
+            "end_seconds": [segments.get(v, (None, None))[1] for v in ids],
+        }, schema={"video_id": pl.Utf8, "url": pl.Utf8, "start_seconds": pl.Float64, "end_seconds": pl.Float64})
+    # UCF101: members of the official archive, UCF-101/<Class>/<video>.avi
+    return videos.select("video_id", pl.format("ucf101:UCF-101/{}/{}.avi", "class_name", "video_id").alias("url"),
+                         pl.lit(None, dtype=pl.Float64).alias("start_seconds"),
+                         pl.lit(None, dtype=pl.Float64).alias("end_seconds"))
+
+
+def build_manifest(spec: DatasetSpec, class_split_dir: Path, split_folder: str = "cls_split") -> pl.DataFrame:
+    """One row per video of the protocol's five splits, with its source and shard."""
+    splits = read_class_splits(class_split_dir, dataset=spec.benchmark, split_folder=split_folder)
+    videos = pl.concat([read_video_manifest(class_split_dir, s, split_folder, splits) for s in SPLITS],
+                       how="diagonal_relaxed")
+    if spec.benchmark:
+        sources = _benchmark_sources(spec, videos)
+    else:
+        sources = _custom_sources(spec)
+        missing = set(videos["video_id"].to_list()) - set(sources["video_id"].to_list())
+        if missing:
+            raise DataError(f"{Path(spec.root) / 'sources.csv'}: no source for videos {sorted(missing)[:5]}")
+    manifest = (videos.select("video_id", "class_name", "split")
+                .join(sources, on="video_id", how="left").sort("split", "video_id"))
+    manifest = manifest.with_columns((pl.int_range(pl.len()) // spec.shard_size).cast(pl.Int32).alias("shard"))
+    return manifest.select(MANIFEST_COLUMNS)
+
+
+def shard_key(dataset: str, shard: int) -> str:
+    return f"{dataset}-{shard:04d}"
+
+
+def parse_shard_key(key: str) -> tuple[str, int]:
+    dataset, _, index = key.rpartition("-")
+    if not dataset or not index.isdigit():
+        raise ValueError(f"{key!r} is not a shard key '<dataset>-<NNNN>'")
+    return dataset, int(index)

@@ -1,0 +1,31 @@
+"""Download and splitting settings as a resource (shared by every shard of a run)."""
+from typing import Optional
+
+import dagster as dg
+from pydantic import Field
+
+from avgzsl.acquire import MediaSettings
+from avgzsl.media.download import DEFAULT_FORMAT
+
+
+class MediaResource(dg.ConfigurableResource):
+    """How videos are fetched and split; shards of one run are processed ``parallel_shards`` at a time."""
+
+    retries: int = 3
+    backoff_s: float = 1.0
+    timeout_s: float = 30.0
+    rate_limit: Optional[float] = Field(default=None, description="bytes/s per download (yt-dlp ratelimit too)")
+    cookies_file: Optional[str] = Field(default=None, description="cookies.txt for yt-dlp")
+    download_workers: int = 4
+    ytdlp_format: str = DEFAULT_FORMAT
+    split_batch_size: int = Field(default=16, description="videos per ffmpeg process")
+    split_workers: int = 1
+    parallel_shards: int = Field(default=2, description="shards processed at once within a run")
+    ucf101_archive_url: str = "https://www.crcv.ucf.edu/data/UCF101/UCF101.rar"
+
+    def settings(self) -> MediaSettings:
+        return MediaSettings(retries=self.retries, backoff_s=self.backoff_s, timeout_s=self.timeout_s,
+                             rate_limit=self.rate_limit, cookies_file=self.cookies_file,
+                             download_workers=self.download_workers, ytdlp_format=self.ytdlp_format,
+                             split_batch_size=self.split_batch_size, split_workers=self.split_workers,
+                             archive_urls={"ucf101": self.ucf101_archive_url})
