@@ -59,7 +59,8 @@ def video_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, st
     })
 
 
-def _run_shards(context, state: StateResource, media: MediaResource, work: Callable) -> list:
+def _run_shards(context, state: StateResource, media: MediaResource, work: Callable,
+                parallel: Optional[int] = None) -> list:
     """Run ``work(spec, paths, shard_index, settings)`` for every shard of this run, a few at a time."""
     keys = context.partition_keys
     settings = media.settings()
@@ -71,7 +72,7 @@ def _run_shards(context, state: StateResource, media: MediaResource, work: Calla
         context.log.info(f"{key}: done")
         return key, paths, out
 
-    with ThreadPoolExecutor(max(1, media.parallel_shards)) as pool:
+    with ThreadPoolExecutor(max(1, parallel or media.parallel_shards)) as pool:
         return list(pool.map(one, keys))
 
 

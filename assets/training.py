@@ -38,7 +38,7 @@ def _save_stage(files, stage: int, result: StageResult, extra: dict) -> None:
     write_json_atomic(summary, files.stage_summary(stage))
 
 
-@dg.asset(partitions_def=dataset_partitions, group_name="training", deps=[published_features],
+@dg.asset(partitions_def=dataset_partitions, group_name="training", deps=[published_features, "extracted_features"],
           kinds={"pytorch", "mlflow"}, owners=["team:avgzsl"],
           description="Stage 1: train on stage_1_train, keep the epoch with the best validation HM; "
                       "its calibration β is chosen on validation.")

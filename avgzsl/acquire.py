@@ -51,6 +51,12 @@ class DatasetPaths:
     def ledger(self, stage: str, shard: str) -> Path:
         return self.root / "ledgers" / stage / f"{shard}.parquet"
 
+    def feature_shard(self, kind: str, shard: str) -> Path:
+        return self.root / "features" / kind / f"{shard}.parquet"
+
+    def class_split_dir(self, spec: DatasetSpec) -> Path:
+        return self.class_split if spec.benchmark else Path(spec.root) / "class-split"
+
     def read_spec(self) -> DatasetSpec:
         if not self.spec.exists():
             raise FileNotFoundError(f"{self.spec} is missing: materialize video_manifest for this dataset first")

@@ -12,8 +12,9 @@ from avgzsl.state import StateLayout
 BENCHMARKS = ("ucf", "activitynet", "vggsound")
 
 
-def _training_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--report-dir", required=True, type=Path, help="where metrics.json, predictions.parquet, report.html go")
+def _training_args(p: argparse.ArgumentParser, report_required: bool = True) -> None:
+    p.add_argument("--report-dir", required=report_required, type=Path,
+                   help="where metrics.json, predictions.parquet, report.html go")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--modality", choices=MODALITIES, default="both")
     p.add_argument("--text", choices=TEXT_SOURCES, default="both")
@@ -42,11 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     _training_args(demo)
     run = sub.add_parser("run", help="the video DAG for a benchmark or a custom dataset folder")
     run.add_argument("dataset", help="ucf | activitynet | vggsound | a custom dataset folder (with dataset.yaml)")
-    run.add_argument("--until", choices=("download", "split"), default="split")
+    run.add_argument("--until", choices=("download", "split", "features", "embeddings", "train", "evaluate"),
+                     default="evaluate")
+    run.add_argument("--weights", choices=("pretrained", "random"), default=None,
+                     help="encoder weights (default: pretrained); random for tests and the offline demo")
     run.add_argument("--shards", default=None, help="shard numbers 'a..b' (inclusive) or 'a'; default: all")
     run.add_argument("--splits-from", default=None, help="a local class-split folder (benchmarks: instead of "
                                                           "downloading the split files)")
-    run.add_argument("--json", action="store_true", help="print one JSON object (a key per stage) as the last line")
+    _training_args(run, report_required=False)
     mk = sub.add_parser("make-demo", help="generate the demo video dataset (ffmpeg test sources and tones)")
     mk.add_argument("dest", type=Path)
     syn = sub.add_parser("synthetic", help="write a synthetic feature set in the authors' layout")
@@ -82,12 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         print(make_demo_dataset(args.dest))
         return 0
     if args.command == "run":
-        from pipelines.launch import run_media
+        from pipelines.launch import run_pipeline
 
-        summary = run_media(layout, args.dataset, args.until, args.shards, args.splits_from)
+        summary = run_pipeline(layout, args.dataset, args.until, args.shards, args.splits_from, args.weights,
+                               args.report_dir, training_config(args))
         for stage, counts in summary.items():
-            print(f"{stage}: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped "
-                  f"(ledgers: {counts['ledger']})")
+            print(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if not isinstance(v, list)))
         if args.json:
             print(json.dumps(summary, sort_keys=True))
         return 0

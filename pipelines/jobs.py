@@ -11,6 +11,13 @@ manifest_job = dg.define_asset_job(
     description="Fetch/validate a dataset's split files, build its per-video manifest and register its shards.",
 )
 acquire_job = dg.define_asset_job(
-    name="acquire_media", selection=dg.AssetSelection.assets("raw_videos", "media_split"),
-    description="Download and split the videos of a range of shards (one run per range).",
+    name="acquire_media",
+    selection=dg.AssetSelection.assets("raw_videos", "media_split", "visual_features", "audio_features"),
+    description="Download, split and encode the videos of a range of shards (one run per range).",
+)
+train_extracted_job = dg.define_asset_job(
+    name="train_extracted",
+    selection=dg.AssetSelection.assets("class_embeddings", "extracted_features", "clipclap_stage1",
+                                       "clipclap_stage2", "gzsl_evaluation"),
+    description="Class embeddings and the dataset's feature tables, then the two-stage protocol and evaluation.",
 )

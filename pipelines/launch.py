@@ -8,10 +8,15 @@ import dagster as dg
 
 from avgzsl.acquire import DatasetPaths, stage_summary
 from avgzsl.datasets import load_dataset_spec, parse_shard_key
+from avgzsl.features import read_vectors
 from avgzsl.state import StateLayout
 
-STAGE_ASSETS = {"download": "raw_videos", "split": "media_split"}
-STAGE_ORDER = ("download", "split")
+PIPELINE_STAGES = ("download", "split", "features", "embeddings", "train", "evaluate")
+SHARD_ASSETS = {"download": ("raw_videos",), "split": ("media_split",),
+                "features": ("visual_features", "audio_features")}
+DATASET_ASSETS = {"embeddings": ("class_embeddings",), "train": ("extracted_features", "clipclap_stage1",
+                                                                 "clipclap_stage2"),
+                  "evaluate": ("gzsl_evaluation",)}
 
 
 def _root_cause(error) -> str:
@@ -77,8 +82,10 @@ def select_shards(keys: list[str], shards: str | None) -> list[str]:
     return picked
 
 
-def run_media(layout: StateLayout, dataset: str, until: str, shards: str | None, splits_from: str | None) -> dict:
-    """Manifest, then the media stages up to ``until`` over the chosen shard range; a summary per stage."""
+def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | None = None,
+                 splits_from: str | None = None, weights: str | None = None, report_dir: Path | None = None,
+                 train: dict | None = None, encoders: dict | None = None) -> dict:
+    """Manifest, then every stage up to ``until``; a summary per stage (what ``--json`` prints)."""
     spec = load_dataset_spec(dataset)
     ensure_partition("dataset", spec.name)
     manifest_config = {"source": str(dataset) if spec.benchmark else spec.root}
@@ -87,7 +94,51 @@ def run_media(layout: StateLayout, dataset: str, until: str, shards: str | None,
     execute("video_manifest_job", {"ops": {"video_manifest": {"config": manifest_config}}}, partition_key=spec.name)
     paths = DatasetPaths.of(layout, spec.name)
     keys = select_shards(paths.shard_keys(spec.name), shards)
-    stages = STAGE_ORDER[: STAGE_ORDER.index(until) + 1]
-    execute("acquire_media", partition_range=(keys[0], keys[-1]), assets=[STAGE_ASSETS[s] for s in stages])
-    ledger_stage = {"download": "download", "split": "split"}
-    return {stage: stage_summary(paths, ledger_stage[stage], keys) for stage in stages}
+    stages = PIPELINE_STAGES[: PIPELINE_STAGES.index(until) + 1]
+    resources = encoder_resources(weights, encoders)
+    shard_assets = [a for s in stages for a in SHARD_ASSETS.get(s, ())]
+    execute("acquire_media", {"resources": resources} if "features" in stages else None,
+            partition_range=(keys[0], keys[-1]), assets=shard_assets)
+    summary = {s: stage_summary(paths, s, keys) for s in ("download", "split") if s in stages}
+    if "features" in stages:
+        for kind in ("visual", "audio"):
+            files = [paths.feature_shard(kind, k) for k in keys]
+            ids, _, meta = read_vectors(files)
+            summary[f"{kind}_features"] = {"ok": len(ids), "path": str(files[0].parent),
+                                           "weights": meta.get("weights", ""), "encoder": meta.get("model_name", "")}
+    dataset_assets = [a for s in stages for a in DATASET_ASSETS.get(s, ())]
+    if dataset_assets:
+        train = {**(train or {}), "features": "extracted"}
+        ops = {"clipclap_stage1": {"config": train}, "clipclap_stage2": {"config": train},
+               "gzsl_evaluation": {"config": {**train, **({"report_dir": str(Path(report_dir).resolve())}
+                                                          if report_dir else {})}}}
+        result = execute("train_extracted", {"resources": resources, "ops": {a: ops[a] for a in dataset_assets
+                                                                             if a in ops}},
+                         partition_key=spec.name, assets=dataset_assets)
+        for stage in ("embeddings", "train", "evaluate"):
+            if stage in stages:
+                summary[stage] = _asset_metadata(result, DATASET_ASSETS[stage][-1])
+    return summary
+
+
+def encoder_resources(weights: str | None, encoders: dict | None = None) -> dict:
+    """Run config for both encoders: ``weights`` (pretrained | random) plus any extra settings."""
+    extra = encoders or {}
+    out = {}
+    for name in ("visual_encoder", "audio_encoder"):
+        config = {**extra.get(name, {}), **({"weights": weights} if weights else {})}
+        if config:
+            out[name] = {"config": config}
+    return out
+
+
+def _asset_metadata(result, asset: str) -> dict:
+    """Plain values of an asset's materialization metadata in this run."""
+    out = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.step_materialization_data.materialization
+        if mat.asset_key == dg.AssetKey(asset):
+            for key, value in mat.metadata.items():
+                raw = getattr(value, "value", value)
+                out[key] = raw if isinstance(raw, (int, float, str, bool)) or raw is None else str(raw)
+    return out

@@ -21,7 +21,7 @@ def run_json(capsys, *args) -> dict:
 
 
 def test_run_until_split_ledgers_every_video_and_a_rerun_skips_everything(state_home, demo_dataset, capsys):
-    first = run_json(capsys, demo_dataset)
+    first = run_json(capsys, demo_dataset, "--until", "split")
     assert first["download"] == {**first["download"], "ok": 38, "failed": 0, "skipped": 0}
     assert (first["split"]["ok"], first["split"]["failed"]) == (37, 1)
     ledger = pl.read_parquet(f"{first['split']['ledger']}/*.parquet")
@@ -33,7 +33,7 @@ def test_run_until_split_ledgers_every_video_and_a_rerun_skips_everything(state_
     ok = ledger.filter(pl.col("status") == "ok")
     assert all(p.startswith(str(state_home.data_dir)) for p in ok["audio_path"].drop_nulls())
 
-    again = run_json(capsys, demo_dataset)
+    again = run_json(capsys, demo_dataset, "--until", "split")
     assert (again["download"]["skipped"], again["download"]["ok"]) == (38, 0)
     assert (again["split"]["skipped"], again["split"]["ok"], again["split"]["failed"]) == (37, 0, 1)
 

@@ -1,0 +1,176 @@
+"""Per-shard CLIP/CLAP features into Parquet, class text embeddings, and the dataset's feature tables.
+
+A shard's feature file holds one row per video that made it through splitting and
+encoding (``video_id``, ``vector``); its schema metadata names the encoder, its
+weights, the frame policy / sample rate, and a fingerprint of the inputs, so an
+unchanged shard is skipped and a changed one recomputed.  Videos that failed
+upstream or here are absent from the file and counted, never filled with zeros.
+A video without an audio track is 'ok' upstream ("no audio stream"): its audio
+feature is the CLAP embedding of 10 s of silence (the authors padded short audio
+with zeros too), counted as ``silent`` in the summary.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from avgzsl.data.schemas import classes_schema, features_schema
+from avgzsl.data.store import write_parquet_atomic
+from avgzsl.encoders.batching import encode_audio_files, encode_image_files
+
+FINGERPRINT_KEY = "avgzsl.inputs"
+
+
+@dataclass
+class ShardFeatures:
+    path: Path
+    encoded: int
+    failed: list[tuple[str, str]]  # (video_id, reason)
+    skipped: bool
+    silent: int = 0
+
+
+def fingerprint(encoder_meta: dict, items: list) -> str:
+    h = hashlib.sha256(json.dumps(encoder_meta, sort_keys=True).encode())
+    h.update(json.dumps(items, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def stored_fingerprint(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    meta = pq.read_schema(path).metadata or {}
+    return meta.get(FINGERPRINT_KEY.encode(), b"").decode() or None
+
+
+def _vector_table(video_ids: list[str], matrix: np.ndarray) -> pa.Table:
+    dim = matrix.shape[1]
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(matrix.astype(np.float32).ravel()), dim)
+    return pa.table({"video_id": pa.array(video_ids, pa.string()), "vector": vectors})
+
+
+def _encode(stream, ids: list[str], dim: int) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    out = np.zeros((len(ids), dim), dtype=np.float32)
+    good = np.ones(len(ids), dtype=bool)
+    failed = []
+    for idx, emb, errors in stream:
+        out[idx] = emb
+        for e in errors:
+            good[e.index] = False
+            failed.append((ids[e.index], e.error))
+    return out, good, failed
+
+
+def encode_visual_shard(encoder, split_rows: list[dict], out_path: Path, prefetch_workers: int = 1) -> ShardFeatures:
+    """Mean of the L2-normalised CLIP embeddings of each video's frames (N = 1: the middle frame)."""
+    rows = [r for r in split_rows if r["status"] in ("ok", "skipped") and r.get("frame_paths")]
+    meta = {**encoder.info.as_metadata(), "frame_policy": _frame_policy(rows)}
+    items = [(r["video_id"], r["input_sha256"], r["frame_paths"]) for r in rows]
+    fp = fingerprint(meta, items)
+    if stored_fingerprint(out_path) == fp:
+        return ShardFeatures(out_path, len(rows), [], skipped=True)
+    paths = [p for r in rows for p in r["frame_paths"]]
+    owners = [i for i, r in enumerate(rows) for _ in r["frame_paths"]]
+    emb, good, failed = _encode(encode_image_files(encoder, paths, prefetch_workers=prefetch_workers), paths,
+                                encoder.info.embed_dim)
+    bad_videos = {owners[i] for i in np.flatnonzero(~good)}
+    sums = np.zeros((len(rows), emb.shape[1]), dtype=np.float64)
+    np.add.at(sums, np.asarray(owners, dtype=np.int64), emb)
+    keep = [i for i in range(len(rows)) if i not in bad_videos]
+    vectors = sums[keep]
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    reasons = [(rows[owners[paths.index(p)]]["video_id"], f"{p}: {e}") for p, e in failed]
+    table = _vector_table([rows[i]["video_id"] for i in keep], vectors)
+    write_parquet_atomic(table, out_path, metadata={**meta, FINGERPRINT_KEY: fp})
+    return ShardFeatures(out_path, len(keep), reasons, skipped=False)
+
+
+def _frame_policy(rows: list[dict]) -> str:
+    n = max((len(r["frame_paths"]) for r in rows), default=1)
+    return "middle frame" if n == 1 else f"mean of {n} evenly spaced frames"
+
+
+def encode_audio_shard(encoder, split_rows: list[dict], out_path: Path, silence_path: Path,
+                       prefetch_workers: int = 1) -> ShardFeatures:
+    """CLAP embedding of each video's audio (centre 10 s, zero-padded); silence for videos without audio."""
+    rows = [r for r in split_rows if r["status"] in ("ok", "skipped")]
+    meta = {**encoder.info.as_metadata(), "sample_rate": str(encoder.sample_rate)}
+    items = [(r["video_id"], r["input_sha256"], r.get("audio_path")) for r in rows]
+    fp = fingerprint(meta, items)
+    if stored_fingerprint(out_path) == fp:
+        return ShardFeatures(out_path, len(rows), [], skipped=True)
+    if any(not r.get("audio_path") for r in rows) and not silence_path.exists():
+        _write_silence(silence_path, encoder.sample_rate)
+    paths = [r.get("audio_path") or str(silence_path) for r in rows]
+    ids = [r["video_id"] for r in rows]
+    emb, good, failed = _encode(encode_audio_files(encoder, paths, prefetch_workers=prefetch_workers), ids,
+                                encoder.info.embed_dim)
+    table = _vector_table([i for i, g in zip(ids, good) if g], emb[good])
+    write_parquet_atomic(table, out_path, metadata={**meta, FINGERPRINT_KEY: fp})
+    silent = sum(1 for r in rows if not r.get("audio_path"))
+    return ShardFeatures(out_path, int(good.sum()), failed, skipped=False, silent=silent)
+
+
+def _write_silence(path: Path, sample_rate: int, seconds: float = 10.0) -> None:
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(b"\x00\x00" * int(sample_rate * seconds))
+    tmp.replace(path)
+
+
+def read_vectors(paths: list[Path]) -> tuple[list[str], np.ndarray, dict[str, str]]:
+    """Concatenate shard feature files: ids, (N, D) matrix, the first file's metadata."""
+    tables = [pq.read_table(p) for p in paths if p.exists()]
+    if not tables:
+        return [], np.zeros((0, 0), dtype=np.float32), {}
+    meta = {k.decode(): v.decode() for k, v in (tables[0].schema.metadata or {}).items() if k != FINGERPRINT_KEY.encode()}
+    table = pa.concat_tables(tables)
+    col = table.column("vector").combine_chunks()
+    matrix = col.values.to_numpy(zero_copy_only=False).reshape(len(col), col.type.list_size)
+    return table.column("video_id").to_pylist(), matrix, meta
+
+
+def assemble_features(manifest_rows: list[dict], visual: tuple, audio: tuple, out_path: Path) -> dict:
+    """The features table (schemas.features_schema) of the videos that have both vectors."""
+    v_ids, v_mat, v_meta = visual
+    a_ids, a_mat, a_meta = audio
+    v_index = {vid: i for i, vid in enumerate(v_ids)}
+    a_index = {vid: i for i, vid in enumerate(a_ids)}
+    rows = [r for r in manifest_rows if r["video_id"] in v_index and r["video_id"] in a_index]
+    if not rows:
+        raise ValueError("no video has both a visual and an audio feature: run the feature stages first")
+    table = pa.table({
+        "video_id": [r["video_id"] for r in rows], "class_name": [r["class_name"] for r in rows],
+        "split": [r["split"] for r in rows],
+        "video": pa.FixedSizeListArray.from_arrays(pa.array(v_mat[[v_index[r["video_id"]] for r in rows]].ravel()),
+                                                   v_mat.shape[1]),
+        "audio": pa.FixedSizeListArray.from_arrays(pa.array(a_mat[[a_index[r["video_id"]] for r in rows]].ravel()),
+                                                   a_mat.shape[1]),
+    }, schema=features_schema(v_mat.shape[1], a_mat.shape[1]))
+    meta = {**{f"visual.{k}": v for k, v in v_meta.items()}, **{f"audio.{k}": v for k, v in a_meta.items()}}
+    write_parquet_atomic(table, out_path, metadata=meta)
+    return {"videos": len(rows), "missing": len(manifest_rows) - len(rows), "metadata": meta}
+
+
+def classes_table(class_names: list[str], readable: list[str], clip_text: np.ndarray, clap_text: np.ndarray) -> pa.Table:
+    """The classes table (schemas.classes_schema); ids are positions in the sorted class list."""
+    order = sorted(range(len(class_names)), key=class_names.__getitem__)
+    fsl = pa.FixedSizeListArray.from_arrays
+    return pa.table({
+        "class_id": pa.array(range(len(order)), pa.int32()),
+        "class_name": [class_names[i] for i in order], "readable_name": [readable[i] for i in order],
+        "clip_text": fsl(pa.array(clip_text[order].astype(np.float32).ravel()), clip_text.shape[1]),
+        "clap_text": fsl(pa.array(clap_text[order].astype(np.float32).ravel()), clap_text.shape[1]),
+    }, schema=classes_schema(clip_text.shape[1], clap_text.shape[1]))
