@@ -37,12 +37,17 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig,
         tracker = mlflow.client()
         tracker.log_metrics({k: float(v) for k, v in numeric.items()})
         tracker.log_artifacts(str(out_dir), artifact_path="report")
+        logged = mlflow.log_clipclap(str(files.stage_model(2)), "clipclap_stage2", int(data.inputs.shape[1]))
+        registry = mlflow.register_best(dataset, logged.model_uri, run.info.run_id, "test_hm",
+                                        outputs.metrics["test_hm"])
     m = outputs.metrics
     context.log.info(f"test HM {m['test_hm']:.4f} (S {m['test_seen']:.4f}, U {m['test_unseen']:.4f}), "
                      f"ZSL {m['test_zsl']:.4f}, β {m['val_beta']:.3f}")
     return dg.MaterializeResult(metadata={
         "test_hm": m["test_hm"], "test_seen": m["test_seen"], "test_unseen": m["test_unseen"],
         "test_zsl": m["test_zsl"], "val_beta": m["val_beta"], "text_lookup": m["text_lookup"],
+        "registered_model": f"{registry['registered_model']} v{registry['version']}"
+                            f"{' (alias ' + registry['alias'] + ')' if registry['alias_moved'] else ''}",
         "metrics": dg.MetadataValue.md(markdown_table(outputs.metrics)),
         "report": dg.MetadataValue.path(str(outputs.report_path)),
         "metrics_path": dg.MetadataValue.path(str(outputs.metrics_path)),

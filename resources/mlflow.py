@@ -60,6 +60,36 @@ class MlflowResource(dg.ConfigurableResource):
             with mlflow.start_run(experiment_id=self.experiment_id(dataset), run_name=run_name, tags=tags) as active:
                 yield active
 
+    def log_clipclap(self, weights_path: str, name: str, input_dim: int):
+        """Log a trained network as a pyfunc model that loads back as ClipClap."""
+        import numpy as np
+
+        mlflow = self.client()
+        code = str(Path(__file__).with_name("clipclap_pyfunc.py"))
+        from importlib.metadata import version
+
+        # Explicit requirements: MLflow's inference re-imports the model in a subprocess (slow).
+        requirements = [f"{p}=={version(p)}" for p in ("torch", "safetensors", "numpy")] + ["avgzsl"]
+        return mlflow.pyfunc.log_model(name=name, python_model=code, artifacts={"weights": weights_path},
+                                       input_example=np.zeros((1, input_dim), dtype=np.float32),
+                                       pip_requirements=requirements)
+
+    def register_best(self, dataset: str, model_uri: str, run_id: str, metric: str, value: float) -> dict:
+        """Register the model and move the ``best-<metric>`` alias to it when it beats the holder."""
+        mlflow = self.client()
+        client = mlflow.MlflowClient()
+        name, alias = f"{self.experiment_prefix}-{dataset}", f"best-{metric.replace('_', '-')}"
+        version = mlflow.register_model(model_uri, name).version
+        try:
+            holder = client.get_model_version_by_alias(name, alias)
+            best = client.get_run(holder.run_id).data.metrics.get(metric, float("-inf"))
+        except mlflow.exceptions.MlflowException:
+            best = float("-inf")
+        moved = value > best
+        if moved:
+            client.set_registered_model_alias(name, alias, version)
+        return {"registered_model": name, "version": int(version), "alias": alias, "alias_moved": moved}
+
     def run_url(self, run_id: str, dataset: str) -> str:
         """Link for `mlflow ui` on its default address."""
         return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id(dataset)}/runs/{run_id}"
