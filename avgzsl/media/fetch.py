@@ -26,7 +26,8 @@ USER_AGENT = "avgzsl-media/0.1 (+https://github.com/dkurzend/ClipClap-GZSL)"
 _CHUNK = 1 << 16
 _YT_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".flv", ".mpg", ".mpeg", ".ts",
-             ".3gp", ".ogv", ".ogg", ".m4a", ".mp3", ".wav", ".opus", ".flac"}
+             ".3gp", ".ogv", ".ogg", ".m4a", ".mp3", ".wav", ".opus", ".flac",
+             ".rar", ".zip", ".tar", ".gz", ".tgz", ".7z"}  # archives: see archive.py
 _CTYPES = {"video/mp4": ".mp4", "video/webm": ".webm", "video/x-msvideo": ".avi", "video/avi": ".avi",
            "video/x-matroska": ".mkv", "video/quicktime": ".mov", "video/x-flv": ".flv",
            "video/mpeg": ".mpg", "video/mp2t": ".ts", "audio/mp4": ".m4a", "audio/mpeg": ".mp3"}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from avgzsl.media import extract as extract_mod
 from avgzsl.media import split as split_mod
 from avgzsl.media.ledger import read_ledger, summarize
 from avgzsl.media.probe import MediaInfo
@@ -148,7 +149,7 @@ def test_rerun_skips_and_changed_input_is_redone(media_corpus, tmp_path):
 
 def test_a_failing_batch_is_bisected(media_corpus, tmp_path, monkeypatch):
     """ffmpeg itself fails for a batch holding the poisoned job: the others still succeed."""
-    real = split_mod.build_batch_argv
+    real = extract_mod.build_batch_argv
     poisoned = str(media_corpus["webm"])
 
     def poisoning(jobs, *a, **k):
@@ -158,7 +159,7 @@ def test_a_failing_batch_is_bisected(media_corpus, tmp_path, monkeypatch):
         return argv
 
     calls = []
-    monkeypatch.setattr(split_mod, "build_batch_argv", lambda jobs, *a, **k: calls.append(len(jobs)) or poisoning(jobs, *a, **k))
+    monkeypatch.setattr(extract_mod, "build_batch_argv", lambda jobs, *a, **k: calls.append(len(jobs)) or poisoning(jobs, *a, **k))
     store = MediaStore(tmp_path / "store")
     reqs = [SplitRequest(k, media_corpus[k]) for k in ("avi", "mp4", "webm", "mkv", "short")]
     res = {r.video_id: r for r in split_videos(reqs, store, batch_size=8)}
@@ -181,10 +182,10 @@ def test_duplicate_and_missing_inputs(media_corpus, tmp_path):
 def test_pixel_budget_splits_batches(tmp_path):
     def job(w, h, n=1):
         info = MediaInfo(duration_s=1.0, has_video=True, has_audio=False, width=w, height=h)
-        return split_mod._Job(split_mod.SplitResult("x", "failed"), tmp_path, info, [0.0] * n, [], None)
+        return extract_mod._Job(split_mod.SplitResult("x", "failed"), tmp_path, info, [0.0] * n, [], None)
 
     jobs = [job(640, 360), job(640, 360), job(1920, 1080), job(320, 240, 3), job(None, None)]
-    sizes = [len(c) for c in split_mod._pixel_chunks(jobs, 2 * 640 * 360)]
+    sizes = [len(c) for c in extract_mod.pixel_chunks(jobs, 2 * 640 * 360)]
     assert sizes == [2, 1, 2] and sum(sizes) == len(jobs)
 
 
@@ -200,7 +201,7 @@ def test_batch_argv_groups_frames_before_audio(tmp_path):
     info = MediaInfo(duration_s=10.0, has_video=True, has_audio=True, fps=25.0)
     jobs = []
     for vid in ("-a", "b"):
-        j = split_mod._Job(split_mod.SplitResult(vid, "failed"), tmp_path / f"{vid}.mp4", info, [4.98],
+        j = extract_mod._Job(split_mod.SplitResult(vid, "failed"), tmp_path / f"{vid}.mp4", info, [4.98],
                            store.frame_paths(vid), store.audio_path(vid))
         j.new_temps()
         jobs.append(j)
