@@ -8,7 +8,8 @@ from pydantic import Field
 
 from assets.training import clipclap_stage1, clipclap_stage2
 from assets.training_config import TrainingConfig
-from avgzsl.evaluation_run import evaluate_run
+from avgzsl.evaluation_run import evaluate_run, feature_provenance
+from avgzsl.runs import feature_tables
 from avgzsl.report import markdown_table
 from pipelines.partitions import dataset_partitions
 from resources import MlflowResource, StateResource
@@ -31,7 +32,9 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig,
     summaries = {1: files.read_summary(1), 2: files.read_summary(2)}
     data = config.load_data(layout, dataset)
     out_dir = Path(config.report_dir).expanduser().resolve() if config.report_dir else files.report_dir
-    outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, settings, dataset, out_dir)
+    provenance = feature_provenance(feature_tables(layout, dataset, config.features)[0])
+    outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, settings, dataset, out_dir,
+                           provenance)
     numeric = {k: v for k, v in outputs.metrics.items() if isinstance(v, (int, float))}
     with mlflow.run(dataset, context, run_id=summaries[1]["mlflow_run_id"]) as run:
         tracker = mlflow.client()

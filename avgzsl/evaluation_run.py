@@ -27,8 +27,22 @@ class EvaluationOutputs:
     figures: dict[str, bytes]
 
 
+def feature_provenance(features_path: Path) -> dict[str, str]:
+    """Which encoders and weights produced a features table (empty for the authors' features)."""
+    import pyarrow.parquet as pq
+
+    meta = {k.decode(): v.decode() for k, v in (pq.read_schema(features_path).metadata or {}).items()}
+    out = {}
+    for side in ("visual", "audio"):
+        if f"{side}.weights" in meta:
+            out[f"{side}_encoder"] = (f"{meta.get(f'{side}.model_name', '?')} — {meta[f'{side}.weights']} weights "
+                                      f"({meta.get(f'{side}.weights_tag', '')})")
+    return out
+
+
 def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, summaries: dict[int, dict],
-                 settings: dict, dataset: str, out_dir: Path) -> EvaluationOutputs:
+                 settings: dict, dataset: str, out_dir: Path, provenance: dict[str, str] | None = None
+                 ) -> EvaluationOutputs:
     """β from the stage-1 model on validation, then the stage-2 model on test; write everything."""
     dev = data.inputs.device
     first = load_model(stage1_model, device=str(dev))
@@ -46,7 +60,7 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
         "stage2_epochs": len(summaries[2]["history"]),
         "dataset": dataset, "features": settings["features"], "modality": settings["modality"],
         "text": settings["text"], "text_lookup": settings["text_lookup"], "seed": settings["seed"],
-        "test_videos": predictions.num_rows,
+        "test_videos": predictions.num_rows, **(provenance or {}),
     }
     out_dir = Path(out_dir)
     metrics_path, predictions_path = out_dir / "metrics.json", out_dir / "predictions.parquet"
@@ -65,7 +79,7 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
          "Validation (stage-1 model, best epoch)": {k: metrics[k] for k in ("val_beta", "val_hm", "val_seen", "val_unseen",
                                                                            "best_epoch", "stage1_epochs", "stage2_epochs")},
          "Run": {**settings, "dataset": dataset, "class embedding lookup": LOOKUP_NOTE[settings["text_lookup"]],
-                 "input features": _features_note(settings["features"])}},
+                 "input features": _features_note(settings["features"]), **(provenance or {})}},
         figures)
     return EvaluationOutputs(metrics, metrics_path, predictions_path, report_path, figures)
 
