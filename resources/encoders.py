@@ -5,6 +5,7 @@ fetched or found, ``random`` builds the architecture with random weights (tests
 and the offline demo) and says so in every feature file and report.  A built
 encoder is kept for the process, so a run over many shards loads it once.
 """
+import dataclasses
 from typing import Optional
 
 import dagster as dg
@@ -60,6 +61,8 @@ class AudioEncoderResource(dg.ConfigurableResource):
     device: str = "auto"
     batch_size: int = 32
     prefetch_workers: int = 1
+    text_hub: str = Field(default="hub", description="hub (the real tokenizers) | standin: an offline stand-in "
+                                                      "tokenizer for random weights (tests, offline demo)")
     home: Optional[str] = None
 
     def spec(self) -> AudioEncoderSpec:
@@ -67,4 +70,18 @@ class AudioEncoderResource(dg.ConfigurableResource):
                                 device=self.device, batch_size=self.batch_size)
 
     def encoder(self):
-        return _cached(self.spec(), build_audio_encoder, _cache_dir(self.home))
+        if self.text_hub not in ("hub", "standin"):
+            raise dg.Failure(f"text_hub must be hub or standin, got {self.text_hub!r}")
+        if self.text_hub == "hub":
+            return _cached(self.spec(), build_audio_encoder, _cache_dir(self.home))
+        if self.weights != "random":
+            raise dg.Failure("text_hub=standin only goes with weights=random: pretrained CLAP needs its real tokenizer")
+        from avgzsl.encoders.hf_offline import apply_hub_env
+        from avgzsl.encoders.standin_hub import build_standin_hub
+
+        apply_hub_env(offline=True, hub_cache=build_standin_hub(_cache_dir(self.home) / "standin-hub"))
+        encoder = _cached(self.spec(), build_audio_encoder, _cache_dir(self.home))
+        if "stand-in" not in encoder.info.weights_tag:
+            encoder.info = dataclasses.replace(
+                encoder.info, weights_tag=f"{encoder.info.weights_tag}; text tokenizer: offline stand-in")
+        return encoder
