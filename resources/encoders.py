@@ -35,7 +35,7 @@ class VisualEncoderResource(dg.ConfigurableResource):
 
     model_name: str = "ViT-B-32"
     weights: str = Field(default="pretrained", description="pretrained | random")
-    pretrained_tag: str = Field(default="laion2b_s34b_b79k", description="open_clip tag, e.g. openai")
+    pretrained_tag: str = Field(default="openai", description="open_clip tag: openai (the paper's) or e.g. laion2b_s34b_b79k")
     checkpoint_path: Optional[str] = Field(default=None, description="a local open_clip state dict instead")
     device: str = "auto"
     batch_size: int = 64

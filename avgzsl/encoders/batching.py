@@ -4,9 +4,9 @@ Files are decoded in a small thread pool (``prefetch_workers``) while the model
 runs on the previous batch. Workers do no torch work: images are decoded and
 resized with PIL (which releases the GIL) into ``uint8`` arrays, audio is read
 with soundfile and cropped/quantised with numpy; ToTensor/Normalize and the
-forward pass run batched on the calling thread. This matters on small CPUs:
-torch ops issued from extra threads each get their own intra-op thread team and
-oversubscribe the cores.
+forward pass run batched on the calling thread. This is a precaution: torch ops
+issued from extra threads can get their own intra-op thread team and
+oversubscribe small CPUs (with 1 reader on 2 cores no harm was measured).
 
 Thread advice (measured on 2 cores, see benchmarks/README_encoders.md): keep
 ``torch.set_num_threads`` at the core count and use ``prefetch_workers=1``.

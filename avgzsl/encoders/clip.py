@@ -22,7 +22,7 @@ from . import hf_offline
 from .base import EncoderError, EncoderInfo, check_weights_choice, chunks, resolve_device
 from .checkpoints import drop_stale_buffers, load_into_model, load_state_dict
 
-DEFAULT_PRETRAINED_TAG = "laion2b_s34b_b79k"
+DEFAULT_PRETRAINED_TAG = "openai"  # the paper used OpenAI CLIP ViT-B/32 (QuickGELU handled)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def test_pretrained_offline_fails_fast_with_fix(fake_hf_hub, tmp_path):
         build_visual_encoder(VisualEncoderSpec(device="cpu"), cache_dir=tmp_path / "weights")
     assert time.monotonic() - t0 < 10
     msg = str(err.value)
-    assert "laion/CLIP-ViT-B-32-laion2B-s34B-b79K" in msg and "HF_HUB_OFFLINE=1" in msg
+    assert "timm/vit_base_patch32_clip_224.openai" in msg and "HF_HUB_OFFLINE=1" in msg
     assert "snapshot_download(" in msg and "open_clip_model.safetensors" in msg and "checkpoint_path" in msg
 
 
