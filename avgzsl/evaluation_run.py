@@ -51,7 +51,8 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
     sweep = ev.sweep_betas(dist, val.true_cols.to(dist.device), val.candidates)
     pick = ev.best_beta(sweep)
     beta = float(sweep["beta"][pick])
-    test_scores, predictions = final_test(load_model(stage2_model, device=str(dev)), data, beta)
+    second = load_model(stage2_model, device=str(dev))
+    test_scores, predictions = final_test(second, data, beta)
     metrics = {
         "test_seen": test_scores.seen, "test_unseen": test_scores.unseen, "test_hm": test_scores.hm,
         "test_zsl": test_scores.zsl, "val_beta": beta, "val_hm": float(sweep["hm"][pick]),
@@ -72,6 +73,7 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
         "Training curves": report.curves_figure({f"stage {k}": summaries[k]["history"] for k in (1, 2)}),
         "β sweep on validation": report.beta_sweep_figure({k: v.tolist() for k, v in sweep.items()}, beta),
         "Per-class recall on test": report.recall_figure({names[i]: r for i, r in test_scores.recall.items()}, seen),
+        "t-SNE of test videos": _tsne(second, data, test_scores),
     }
     report_path = report.write_report(
         out_dir / "report.html", f"ClipClap GZSL — {dataset}",
@@ -82,6 +84,18 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
                  "input features": _features_note(settings["features"]), **(provenance or {})}},
         figures)
     return EvaluationOutputs(metrics, metrics_path, predictions_path, report_path, figures)
+
+
+def _tsne(model, data: ProtocolData, scores: ev.GzslScores) -> bytes:
+    import torch
+
+    split = EvalSplit.of(data, "stage_2_test_seen", "stage_2_test_unseen")
+    x = data.inputs[split.rows.to(data.inputs.device)]
+    with torch.no_grad():
+        theta = model.eval().embed_inputs(x)
+    labels = data.labels[split.rows.to(data.labels.device)].cpu().numpy()
+    return report.tsne_figure(x.cpu().numpy(), theta.cpu().numpy(), labels, data.class_names,
+                              set(scores.recall_zsl))
 
 
 def _seen_flags(scores: ev.GzslScores) -> list[bool]:

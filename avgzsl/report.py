@@ -49,6 +49,10 @@ def beta_sweep_figure(sweep: dict[str, list[float]], chosen_beta: float) -> byte
 
 
 def recall_figure(recall: dict[str, float], seen: set[str]) -> bytes:
+    return figure_png(recall_plot(recall, seen))
+
+
+def recall_plot(recall: dict[str, float], seen: set[str]):
     """Per-class GZSL recall on test, one bar per class, seen and unseen coloured apart."""
     names = sorted(recall, key=lambda n: (n not in seen, -recall[n]))
     fig, ax = plt.subplots(figsize=(max(6, 0.12 * len(names)), 3.5))
@@ -58,6 +62,33 @@ def recall_figure(recall: dict[str, float], seen: set[str]) -> bytes:
     ax.set_xticklabels(names, rotation=90, fontsize=5)
     ax.set_ylabel("recall")
     ax.set_title("Per-class test recall (blue: seen, orange: unseen)")
+    return fig
+
+
+def tsne_figure(inputs, embeddings, labels, names: list[str], unseen: set[int], max_points: int = 600,
+                seed: int = 0) -> bytes:
+    """t-SNE of test inputs and of their learned embeddings θ_o (as in the paper's Figure 3).
+
+    Unseen classes are drawn with crosses; at most ``max_points`` videos, drawn at random.
+    """
+    import numpy as np
+    from sklearn.manifold import TSNE
+
+    rng = np.random.default_rng(seed)
+    pick = rng.permutation(len(labels))[:max_points]
+    labels = np.asarray(labels)[pick]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
+    for ax, data, title in ((axes[0], inputs, "input features"), (axes[1], embeddings, "learned embeddings θ_o")):
+        points = TSNE(n_components=2, init="pca", random_state=seed,
+                      perplexity=min(30.0, max(2.0, (len(pick) - 1) / 3))).fit_transform(np.asarray(data)[pick])
+        for cls in np.unique(labels):
+            mask = labels == cls
+            ax.scatter(points[mask, 0], points[mask, 1], s=8, marker="x" if cls in unseen else "o",
+                       label=names[cls] if cls in unseen else None)
+        ax.set_title(f"t-SNE of test {title}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[1].legend(fontsize=6, title="unseen classes", loc="best")
     return figure_png(fig)
 
 

@@ -43,7 +43,7 @@ def test_reproduce_writes_consistent_metrics_predictions_report_and_tracks_every
     assert metrics["test_seen"] == pytest.approx(by_split["seen"], abs=1e-12)
     assert metrics["test_unseen"] == pytest.approx(by_split["unseen"], abs=1e-12)
     report = (out / "report.html").read_text()
-    assert "looked up by class name" in report and report.count("data:image/png;base64,") == 3
+    assert "looked up by class name" in report and report.count("data:image/png;base64,") == 4
 
     # The runs live in the persistent instance: the UI shows them afterwards.
     instance = dg.DagsterInstance.get()
