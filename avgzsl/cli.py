@@ -111,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from pipelines.launch import run_pipeline
 
+        # Random CLAP weights still need a text tokenizer: offline, the stand-in (recorded in the metadata).
+        encoders = {"audio_encoder": {"text_hub": "standin"}} if args.weights == "random" else None
         summary = run_pipeline(layout, args.dataset, args.until, args.shards, args.splits_from, args.weights,
-                               args.report_dir, training_config(args))
+                               args.report_dir, training_config(args), encoders)
         for stage, counts in summary.items():
             print(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if not isinstance(v, list)))
         if args.json:
