@@ -17,7 +17,7 @@ Measurements are paired: each round runs bare and every full variant back to
 back (order shuffled per round); ratios are per round and the median over ``--rounds`` is reported, so
 background load drifts hit all paths alike.
 
-Usage (see benchmarks/README_encoders.md)::
+Usage (see benchmarks/README.md)::
 
     .venv/bin/python benchmarks/encoders_throughput.py --modality both
 """

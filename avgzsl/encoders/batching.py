@@ -8,7 +8,7 @@ forward pass run batched on the calling thread. This is a precaution: torch ops
 issued from extra threads can get their own intra-op thread team and
 oversubscribe small CPUs (with 1 reader on 2 cores no harm was measured).
 
-Thread advice (measured on 2 cores, see benchmarks/README_encoders.md): keep
+Thread advice (measured on 2 cores, see benchmarks/README.md): keep
 ``torch.set_num_threads`` at the core count and use ``prefetch_workers=1``.
 
 Each yielded item is ``(indices, embeddings, errors)``: ``indices`` (int64) are

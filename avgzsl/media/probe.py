@@ -5,7 +5,7 @@ absolute and prefixes ``file:``; a name such as ``-rf x.mp4`` or ``http:foo`` ca
 therefore never be read as an option or a protocol.  Commands are argument lists,
 never shell strings.
 
-``probe_many`` has two methods, measured in ``benchmarks/README_media.md``:
+``probe_many`` has two methods, measured in ``benchmarks/README.md``:
 
 * ``"ffprobe"``: one ffprobe process per file in a thread pool (precise: stream
   durations in microseconds), ~60-90 ms of process start-up per file here;

@@ -1,7 +1,7 @@
 """The splitting stage: each video's middle frame (or N evenly spaced frames) and its
 audio track as mono 16-bit PCM at the encoder's rate, with a ledger row per video.
 
-Speed comes from three things (numbers in ``benchmarks/README_media.md``):
+Speed comes from three things (numbers in ``benchmarks/README.md``):
 
 * seek instead of decode-all: each frame comes from an input opened with ``-ss t``
   (before ``-i``: the demuxer seeks to the keyframe before ``t`` and decodes from there);
