@@ -71,9 +71,10 @@ class ClipClap(nn.Module):
         the order of the authors' code (the order dropout draws its random
         numbers and BatchNorm updates its statistics).
         """
-        theta_o = self.o_proj(self.o_enc(x))
+        o = self.o_enc(x)
         class_lin = self.w_enc[0](class_w)
         w_enc = self.w_enc[1:](class_lin[target])
+        theta_o = self.o_proj(o)
         rho_o = self.d_o(theta_o)
         theta_w = self.w_proj(w_enc)
         rho_w = self.d_w(theta_w)
@@ -90,8 +91,10 @@ class ClipClap(nn.Module):
         Its outputs only fed logging there; what it changes is the BatchNorm
         running statistics (and the dropout random stream).
         """
-        self.o_proj(self.o_enc(x))
-        self.w_proj(self.w_enc[1:](self.w_enc[0](class_w)[target]))
+        o = self.o_enc(x)
+        w = self.w_enc[1:](self.w_enc[0](class_w)[target])
+        self.o_proj(o)
+        self.w_proj(w)
 
 
 def build_model(config: ClipClapConfig) -> ClipClap:
