@@ -5,6 +5,7 @@ under ``data/<dataset>/ledgers/<stage>/<shard>.parquet``.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,4 +139,4 @@ def stage_summary(paths: DatasetPaths, stage: str, shards: list[str]) -> dict:
 
 
 def spec_json(spec: DatasetSpec) -> str:
-    return json.dumps(json.loads(spec.as_json()), indent=2)
+    return json.dumps(dataclasses.asdict(spec), indent=2, sort_keys=True)

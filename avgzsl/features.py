@@ -55,15 +55,16 @@ def _vector_table(video_ids: list[str], matrix: np.ndarray) -> pa.Table:
     return pa.table({"video_id": pa.array(video_ids, pa.string()), "vector": vectors})
 
 
-def _encode(stream, ids: list[str], dim: int) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
-    out = np.zeros((len(ids), dim), dtype=np.float32)
-    good = np.ones(len(ids), dtype=bool)
+def _encode(stream, n: int, dim: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """Gather a batching stream: embeddings, which items succeeded, (index, error) of the others."""
+    out = np.zeros((n, dim), dtype=np.float32)
+    good = np.ones(n, dtype=bool)
     failed = []
     for idx, emb, errors in stream:
         out[idx] = emb
         for e in errors:
             good[e.index] = False
-            failed.append((ids[e.index], e.error))
+            failed.append((e.index, e.error))
     return out, good, failed
 
 
@@ -77,7 +78,7 @@ def encode_visual_shard(encoder, split_rows: list[dict], out_path: Path, prefetc
         return ShardFeatures(out_path, len(rows), [], skipped=True)
     paths = [p for r in rows for p in r["frame_paths"]]
     owners = [i for i, r in enumerate(rows) for _ in r["frame_paths"]]
-    emb, good, failed = _encode(encode_image_files(encoder, paths, prefetch_workers=prefetch_workers), paths,
+    emb, good, failed = _encode(encode_image_files(encoder, paths, prefetch_workers=prefetch_workers), len(paths),
                                 encoder.info.embed_dim)
     bad_videos = {owners[i] for i in np.flatnonzero(~good)}
     sums = np.zeros((len(rows), emb.shape[1]), dtype=np.float64)
@@ -85,7 +86,7 @@ def encode_visual_shard(encoder, split_rows: list[dict], out_path: Path, prefetc
     keep = [i for i in range(len(rows)) if i not in bad_videos]
     vectors = sums[keep]
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    reasons = [(rows[owners[paths.index(p)]]["video_id"], f"{p}: {e}") for p, e in failed]
+    reasons = [(rows[owners[i]]["video_id"], f"{paths[i]}: {e}") for i, e in failed]
     table = _vector_table([rows[i]["video_id"] for i in keep], vectors)
     write_parquet_atomic(table, out_path, metadata={**meta, FINGERPRINT_KEY: fp})
     return ShardFeatures(out_path, len(keep), reasons, skipped=False)
@@ -109,12 +110,12 @@ def encode_audio_shard(encoder, split_rows: list[dict], out_path: Path, silence_
         _write_silence(silence_path, encoder.sample_rate)
     paths = [r.get("audio_path") or str(silence_path) for r in rows]
     ids = [r["video_id"] for r in rows]
-    emb, good, failed = _encode(encode_audio_files(encoder, paths, prefetch_workers=prefetch_workers), ids,
+    emb, good, failed = _encode(encode_audio_files(encoder, paths, prefetch_workers=prefetch_workers), len(ids),
                                 encoder.info.embed_dim)
     table = _vector_table([i for i, g in zip(ids, good) if g], emb[good])
     write_parquet_atomic(table, out_path, metadata={**meta, FINGERPRINT_KEY: fp})
     silent = sum(1 for r in rows if not r.get("audio_path"))
-    return ShardFeatures(out_path, int(good.sum()), failed, skipped=False, silent=silent)
+    return ShardFeatures(out_path, int(good.sum()), [(ids[i], e) for i, e in failed], skipped=False, silent=silent)
 
 
 def _write_silence(path: Path, sample_rate: int, seconds: float = 10.0) -> None:
