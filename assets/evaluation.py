@@ -6,12 +6,11 @@ from typing import Optional
 import dagster as dg
 from pydantic import Field
 
+from assets.partitions import dataset_partitions
 from assets.training import clipclap_stage1, clipclap_stage2
 from assets.training_config import TrainingConfig
-from avgzsl.evaluation_run import evaluate_run, feature_provenance
-from avgzsl.runs import feature_tables
-from avgzsl.report import markdown_table
-from pipelines.partitions import dataset_partitions
+from avgzsl.clipclap.evaluation import evaluate_run, feature_provenance
+from avgzsl.clipclap.report import markdown_table
 from resources import MlflowResource, StateResource
 
 
@@ -27,14 +26,14 @@ class EvaluationConfig(TrainingConfig):
 def gzsl_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig, state: StateResource,
                     mlflow: MlflowResource) -> dg.MaterializeResult:
     dataset, layout = context.partition_key, state.layout()
-    settings = config.settings(dataset)
-    files = config.run_files(layout, dataset)
+    spec = config.spec(dataset)
+    files = config.run_files(layout, spec)
     summaries = {1: files.read_summary(1), 2: files.read_summary(2)}
-    data = config.load_data(layout, dataset)
+    data = config.load_data(layout, spec)
     out_dir = Path(config.report_dir).expanduser().resolve() if config.report_dir else files.report_dir
-    provenance = feature_provenance(feature_tables(layout, dataset, config.features)[0])
-    outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, settings, dataset, out_dir,
-                           provenance)
+    provenance = feature_provenance(layout.dataset(dataset).feature_tables(spec.features)[0])
+    outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, spec.settings(), dataset,
+                           out_dir, provenance)
     numeric = {k: v for k, v in outputs.metrics.items() if isinstance(v, (int, float))}
     with mlflow.run(dataset, context, run_id=summaries[1]["mlflow_run_id"]) as run:
         tracker = mlflow.client()

@@ -1,19 +1,15 @@
 """CLIP/CLAP features per shard, class text embeddings, and the dataset's extracted feature tables."""
-import json
-
 import dagster as dg
 
-from assets.media import ALL, _run_shards
-from avgzsl.acquire import DatasetPaths
-from avgzsl.data.splits import read_class_splits
-from avgzsl.data.store import write_parquet_atomic
-from avgzsl.datasets import shard_key
-from avgzsl.encoders.prompts import audio_prompts, class_text_embeddings, visual_prompts
-from avgzsl.features import (assemble_features, classes_table, encode_audio_shard, encode_visual_shard, fingerprint,
-                             read_vectors, stored_fingerprint)
+from assets.media import ALL, run_shards
+from assets.partitions import dataset_partitions, shard_partitions
+from avgzsl.data.datasets import shard_key
+from avgzsl.features.class_embeddings import build_class_embeddings
+from avgzsl.features.shards import encode_audio_shard, encode_visual_shard
+from avgzsl.features.tables import assemble_features, read_vectors
+from avgzsl.layout import DatasetPaths
 from avgzsl.media.ledger import read_ledger
-from avgzsl.runs import feature_tables
-from pipelines.partitions import dataset_partitions, shard_partitions
+from avgzsl.names import AUDIO, VISUAL
 from resources import AudioEncoderResource, MediaResource, StateResource, VisualEncoderResource
 
 
@@ -24,7 +20,7 @@ def _split_rows(paths: DatasetPaths, key: str) -> list[dict]:
     return read_ledger(ledger)
 
 
-def _feature_result(kind: str, done: list, encoder) -> dg.MaterializeResult:
+def _feature_result(done: list, encoder) -> dg.MaterializeResult:
     results = [out for _, _, out in done]
     failed = [f for r in results for f in r.failed]
     lines = "\n".join(f"- `{vid}`: {why}" for vid, why in failed[:10]) or "none"
@@ -47,10 +43,10 @@ def visual_features(context: dg.AssetExecutionContext, state: StateResource, med
 
     def work(spec, paths, index, settings):
         key = shard_key(spec.name, index)
-        return encode_visual_shard(encoder, _split_rows(paths, key), paths.feature_shard("visual", key),
+        return encode_visual_shard(encoder, _split_rows(paths, key), paths.feature_shard(VISUAL, key),
                                    visual_encoder.prefetch_workers)
 
-    return _feature_result("visual", _run_shards(context, state, media, work, parallel=1), encoder)
+    return _feature_result(run_shards(context, state, media, work, parallel=1), encoder)
 
 
 @dg.asset(partitions_def=shard_partitions, group_name="features", kinds={"pytorch", "parquet"},
@@ -63,10 +59,10 @@ def audio_features(context: dg.AssetExecutionContext, state: StateResource, medi
 
     def work(spec, paths, index, settings):
         key = shard_key(spec.name, index)
-        return encode_audio_shard(encoder, _split_rows(paths, key), paths.feature_shard("audio", key),
-                                  paths.media / "silence.wav", audio_encoder.prefetch_workers)
+        return encode_audio_shard(encoder, _split_rows(paths, key), paths.feature_shard(AUDIO, key),
+                                  paths.silence, audio_encoder.prefetch_workers)
 
-    return _feature_result("audio", _run_shards(context, state, media, work, parallel=1), encoder)
+    return _feature_result(run_shards(context, state, media, work, parallel=1), encoder)
 
 
 @dg.asset(partitions_def=dataset_partitions, group_name="features", kinds={"pytorch", "parquet"},
@@ -76,28 +72,14 @@ def audio_features(context: dg.AssetExecutionContext, state: StateResource, medi
                       "encoders change.")
 def class_embeddings(context: dg.AssetExecutionContext, state: StateResource,
                      visual_encoder: VisualEncoderResource, audio_encoder: AudioEncoderResource) -> dg.MaterializeResult:
-    dataset = context.partition_key
-    paths = DatasetPaths.of(state.layout(), dataset)
-    spec = paths.read_spec()
-    splits = read_class_splits(paths.class_split_dir(spec), dataset=spec.benchmark)
-    names = list(splits.all_classes)
-    readable = [splits.readable.get(n, n) for n in names]
-    prompt_set = spec.benchmark or "custom"
-    visual, audio = visual_encoder.encoder(), audio_encoder.encoder()
-    meta = {"visual": visual.info.as_metadata(), "audio": audio.info.as_metadata(), "prompts": prompt_set}
-    prompts = [(n, visual_prompts(prompt_set, n), audio_prompts(prompt_set, n)) for n in readable]
-    fp = fingerprint(meta, [names, prompts])
-    _, out = feature_tables(state.layout(), dataset, "extracted")
-    skipped = stored_fingerprint(out) == fp
-    if not skipped:
-        clip_text, clap_text = class_text_embeddings(readable, prompt_set, visual, audio)
-        write_parquet_atomic(classes_table(names, readable, clip_text, clap_text), out,
-                             metadata={"encoders": json.dumps(meta), "avgzsl.inputs": fp})
+    paths = state.layout().dataset(context.partition_key)
+    out = build_class_embeddings(paths, visual_encoder.encoder(), audio_encoder.encoder(),
+                                 paths.feature_tables("extracted")[1])
     return dg.MaterializeResult(metadata={
-        "classes": len(names), "skipped_unchanged": skipped, "prompt_set": prompt_set,
-        "visual_prompts_per_class": len(prompts[0][1]), "audio_prompts_per_class": len(prompts[0][2]),
-        "weights": f"visual {visual.info.weights}, audio {audio.info.weights}",
-        "path": dg.MetadataValue.path(str(out)),
+        "classes": out.classes, "skipped_unchanged": out.skipped, "prompt_set": out.prompt_set,
+        "visual_prompts_per_class": out.visual_prompts_per_class,
+        "audio_prompts_per_class": out.audio_prompts_per_class, "weights": out.weights,
+        "path": dg.MetadataValue.path(str(out.path)),
     })
 
 
@@ -107,19 +89,16 @@ def class_embeddings(context: dg.AssetExecutionContext, state: StateResource,
           description="The dataset's features table (one row per video with both vectors), next to its classes "
                       "table: what training reads with features=extracted.")
 def extracted_features(context: dg.AssetExecutionContext, state: StateResource) -> dg.MaterializeResult:
-    import polars as pl
-
     dataset = context.partition_key
-    paths = DatasetPaths.of(state.layout(), dataset)
+    paths = state.layout().dataset(dataset)
     keys = paths.shard_keys(dataset)
-    visual = read_vectors([paths.feature_shard("visual", k) for k in keys])
-    audio = read_vectors([paths.feature_shard("audio", k) for k in keys])
-    out, _ = feature_tables(state.layout(), dataset, "extracted")
-    manifest = pl.read_parquet(paths.manifest).to_dicts()
-    summary = assemble_features(manifest, visual, audio, out)
+    visual = read_vectors([paths.feature_shard(VISUAL, k) for k in keys])
+    audio = read_vectors([paths.feature_shard(AUDIO, k) for k in keys])
+    out, _ = paths.feature_tables("extracted")
+    summary = assemble_features(paths.read_manifest().to_dicts(), visual, audio, out)
     return dg.MaterializeResult(metadata={
         "videos": summary["videos"], "missing_videos": summary["missing"],
-        "visual_weights": summary["metadata"].get("visual.weights", ""),
-        "audio_weights": summary["metadata"].get("audio.weights", ""),
+        "visual_weights": summary["metadata"].get(f"{VISUAL}.weights", ""),
+        "audio_weights": summary["metadata"].get(f"{AUDIO}.weights", ""),
         "path": dg.MetadataValue.path(str(out)),
     })

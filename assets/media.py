@@ -6,11 +6,11 @@ from typing import Callable, Optional
 import dagster as dg
 from pydantic import Field
 
-from avgzsl.acquire import DatasetPaths, download_shard, spec_json, split_shard, stage_summary
-from avgzsl.data.splits import fetch_class_splits
+from assets.partitions import dataset_partitions, shard_partitions
+from avgzsl.data.datasets import build_manifest, load_dataset_spec, parse_shard_key
+from avgzsl.data.split_files import fetch_class_splits
 from avgzsl.data.store import write_parquet_atomic, write_text_atomic
-from avgzsl.datasets import build_manifest, load_dataset_spec, parse_shard_key
-from pipelines.partitions import dataset_partitions, shard_partitions
+from avgzsl.media.shards import download_shard, split_shard, stage_summary
 from resources import MediaResource, StateResource
 
 ALL = dg.AllPartitionMapping()
@@ -40,12 +40,12 @@ def video_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, st
                              n_frames=config.n_frames, annotations=config.annotations)
     if spec.name != dataset:
         raise dg.Failure(f"dataset {spec.name!r} (from {config.source}) materialized under partition {dataset!r}")
-    paths = DatasetPaths.of(state.layout(), dataset)
+    paths = state.layout().dataset(dataset)
     split_dir = (fetch_class_splits(spec.benchmark, paths.root, source=config.splits_from) if spec.benchmark
                  else Path(spec.root) / "class-split")
     manifest = build_manifest(spec, split_dir)
     write_parquet_atomic(manifest.to_arrow(), paths.manifest)
-    write_text_atomic(spec_json(spec), paths.spec)
+    write_text_atomic(spec.as_json(), paths.spec)
     keys = paths.shard_keys(dataset)
     new = [k for k in keys if not context.instance.has_dynamic_partition("shard", k)]
     if new:
@@ -59,7 +59,7 @@ def video_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, st
     })
 
 
-def _run_shards(context, state: StateResource, media: MediaResource, work: Callable,
+def run_shards(context, state: StateResource, media: MediaResource, work: Callable,
                 parallel: Optional[int] = None) -> list:
     """Run ``work(spec, paths, shard_index, settings)`` for every shard of this run, a few at a time."""
     keys = context.partition_keys
@@ -67,7 +67,7 @@ def _run_shards(context, state: StateResource, media: MediaResource, work: Calla
 
     def one(key: str):
         dataset, index = parse_shard_key(key)
-        paths = DatasetPaths.of(state.layout(), dataset)
+        paths = state.layout().dataset(dataset)
         out = work(paths.read_spec(), paths, index, settings)
         context.log.info(f"{key}: done")
         return key, paths, out
@@ -115,7 +115,7 @@ def _failure_check(asset: str) -> list:
                       "a ledger row per video (ok / failed with the reason / skipped when already there).")
 def raw_videos(context: dg.AssetExecutionContext, config: ShardCheckConfig, state: StateResource,
                media: MediaResource) -> dg.MaterializeResult:
-    done = _run_shards(context, state, media, download_shard)
+    done = run_shards(context, state, media, download_shard)
     return _shard_result("download", done, config.max_failure_rate, {})
 
 
@@ -126,6 +126,6 @@ def raw_videos(context: dg.AssetExecutionContext, config: ShardCheckConfig, stat
                       "encoder's rate (WAV), by batched ffmpeg with seeking; a ledger row per video.")
 def media_split(context: dg.AssetExecutionContext, config: ShardCheckConfig, state: StateResource,
                 media: MediaResource) -> dg.MaterializeResult:
-    done = _run_shards(context, state, media, split_shard)
+    done = run_shards(context, state, media, split_shard)
     not_downloaded = sum(out[1] for _, _, out in done)
     return _shard_result("split", done, config.max_failure_rate, {"not_downloaded": not_downloaded})

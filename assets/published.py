@@ -5,11 +5,11 @@ from typing import Optional
 import dagster as dg
 from pydantic import Field
 
+from assets.partitions import dataset_partitions
 from avgzsl.data.authors import import_authors_root
+from avgzsl.data.checks import feature_checks
 from avgzsl.data.store import write_parquet_atomic
-from avgzsl.quality import feature_checks
-from avgzsl.runs import feature_tables
-from pipelines.partitions import dataset_partitions
+from avgzsl.names import AUDIO, VISUAL
 from resources import StateResource
 
 
@@ -36,7 +36,7 @@ def published_features(context: dg.AssetExecutionContext, config: PublishedFeatu
                        state: StateResource) -> dg.MaterializeResult:
     dataset = context.partition_key
     imported = import_authors_root(config.features_root, config.benchmark or dataset, config.split_folder)
-    features_path, classes_path = feature_tables(state.layout(), dataset, "published")
+    features_path, classes_path = state.layout().dataset(dataset).feature_tables("published")
     meta = {"source": "published", "features_root": str(config.features_root)}
     write_parquet_atomic(imported.features, features_path, metadata=meta)
     write_parquet_atomic(imported.classes, classes_path, metadata=meta)
@@ -49,8 +49,8 @@ def published_features(context: dg.AssetExecutionContext, config: PublishedFeatu
         "videos": imported.features.num_rows,
         "classes": imported.classes.num_rows,
         "videos_per_split": dg.MetadataValue.json(counts),
-        "video_dim": imported.features.schema.field("video").type.list_size,
-        "audio_dim": imported.features.schema.field("audio").type.list_size,
+        "visual_dim": imported.features.schema.field(VISUAL).type.list_size,
+        "audio_dim": imported.features.schema.field(AUDIO).type.list_size,
         "features_path": dg.MetadataValue.path(str(features_path)),
         "classes_path": dg.MetadataValue.path(str(classes_path)),
         "features_root": dg.MetadataValue.path(str(config.features_root)),

@@ -4,13 +4,13 @@ import dataclasses
 
 import dagster as dg
 
+from assets.partitions import dataset_partitions
 from assets.published import published_features
 from assets.training_config import TrainingConfig
-from avgzsl.checkpoints import save_model
+from avgzsl.clipclap.checkpoints import save_model
+from avgzsl.clipclap.protocol import stage1, stage2
+from avgzsl.clipclap.train import EpochRecord, StageResult
 from avgzsl.data.store import write_json_atomic
-from avgzsl.protocol import stage1, stage2
-from avgzsl.train import EpochRecord, StageResult
-from pipelines.partitions import dataset_partitions
 from resources import MlflowResource, StateResource
 
 
@@ -45,16 +45,17 @@ def _save_stage(files, stage: int, result: StageResult, extra: dict) -> None:
 def clipclap_stage1(context: dg.AssetExecutionContext, config: TrainingConfig, state: StateResource,
                     mlflow: MlflowResource) -> dg.MaterializeResult:
     dataset, layout = context.partition_key, state.layout()
-    settings = config.settings(dataset)
-    files = config.run_files(layout, dataset)
-    data = config.load_data(layout, dataset)
-    with mlflow.run(dataset, context, run_name=files.root.name) as run:
+    spec = config.spec(dataset)
+    files = config.run_files(layout, spec)
+    data = config.load_data(layout, spec)
+    with mlflow.run(dataset, context, run_name=spec.variant) as run:
         tracker = mlflow.client()
-        tracker.log_params({**settings, "dataset": dataset, "input_dim": data.inputs.shape[1],
+        tracker.log_params({**spec.settings(), "input_dim": data.inputs.shape[1],
                             "text_dim": data.text.shape[1], "device": str(data.inputs.device)})
-        result, val = stage1(data, config.train_config(settings), _epoch_logger(context, tracker, "stage1"))
+        result, val = stage1(data, spec.train_config(str(data.inputs.device)), _epoch_logger(context, tracker, "stage1"))
         val_scores = {"seen": val.seen, "unseen": val.unseen, "hm": val.hm, "zsl": val.zsl, "beta": val.beta}
-        _save_stage(files, 1, result, {"val": val_scores, "settings": settings, "mlflow_run_id": run.info.run_id})
+        _save_stage(files, 1, result, {"val": val_scores, "settings": spec.settings(),
+                                       "mlflow_run_id": run.info.run_id})
         tracker.log_artifact(str(files.stage_model(1)), artifact_path="models")
         tracker.log_metrics({"best_epoch": result.best_epoch, **{f"val_{k}": v for k, v in val_scores.items()}})
     return dg.MaterializeResult(metadata={
@@ -72,13 +73,13 @@ def clipclap_stage1(context: dg.AssetExecutionContext, config: TrainingConfig, s
 def clipclap_stage2(context: dg.AssetExecutionContext, config: TrainingConfig, state: StateResource,
                     mlflow: MlflowResource) -> dg.MaterializeResult:
     dataset, layout = context.partition_key, state.layout()
-    settings = config.settings(dataset)
-    files = config.run_files(layout, dataset)
+    spec = config.spec(dataset)
+    files = config.run_files(layout, spec)
     first = files.read_summary(1)
-    data = config.load_data(layout, dataset)
+    data = config.load_data(layout, spec)
     with mlflow.run(dataset, context, run_id=first["mlflow_run_id"]) as run:
         tracker = mlflow.client()
-        result = stage2(data, config.train_config(settings), first["best_epoch"],
+        result = stage2(data, spec.train_config(str(data.inputs.device)), first["best_epoch"],
                         _epoch_logger(context, tracker, "stage2"))
         _save_stage(files, 2, result, {"mlflow_run_id": run.info.run_id})
         tracker.log_artifact(str(files.stage_model(2)), artifact_path="models")

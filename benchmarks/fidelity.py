@@ -2,7 +2,7 @@
 
 For each training seed (default 0, 1, 2; the data files are the same for every seed) this runs
 
-* ``ours``       — ``avgzsl.protocol.run_protocol`` with the paper's UCF settings (20 epochs, lr 7e-5,
+* ``ours``       — ``avgzsl.clipclap.protocol.run_protocol`` with the paper's UCF settings (20 epochs, lr 7e-5,
                    300 batches of 64, ``logging_pass=True``: the authors' post-step BatchNorm refresh);
 * ``ours_nolp``  — the same with ``logging_pass=False`` (does leaving out that refresh matter?);
 * ``authors``    — ``benchmarks/authors_style.py`` (our re-implementation of the authors' code paths),
@@ -41,9 +41,9 @@ def run_one(variant: str, seed: int, args) -> dict:
     features, classes = load_tables(args.scale, args.data_seed)
     t0 = time.perf_counter()
     if variant in ("ours", "ours_nolp"):
-        from avgzsl.inputs import build_protocol_data
-        from avgzsl.protocol import run_protocol
-        from avgzsl.train import TrainConfig
+        from avgzsl.clipclap.inputs import build_protocol_data
+        from avgzsl.clipclap.protocol import run_protocol
+        from avgzsl.clipclap.train import TrainConfig
 
         data = build_protocol_data(features, classes, text_lookup=args.text_lookup)
         cfg = TrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, batches_per_epoch=args.batches,

@@ -3,7 +3,7 @@
 Measures, on the synthetic UCF-shaped set (scale 1.0: 3174 training videos, 512-d video, 1024-d audio,
 512 + 1024-d text):
 
-(i)   a BARE training loop: our network (``avgzsl.model.ClipClap.losses``), 300 steps at batch 64 over
+(i)   a BARE training loop: our network (``avgzsl.clipclap.model.ClipClap.losses``), 300 steps at batch 64 over
       pre-gathered tensors of random class-balanced rows, ``torch.optim.Adam`` with its defaults
       (weight decay 1e-5) and nothing else: no validation, no sampling, no logging pass.  Also with
       ``fused=True`` Adam, which is what our ``train_stage`` uses on CPU.
@@ -42,8 +42,8 @@ from _common import BENCH_DIR, UCF_EPOCHS, UCF_LR, load_tables, machine_notes, p
 
 def bare_loop(data, steps: int, epochs: int, lr: float, fused: bool, seed: int = 42) -> list[float]:
     """Seconds per epoch of a bare loop over pre-gathered batches (the same network and losses)."""
-    from avgzsl.model import ClipClapConfig, build_model
-    from avgzsl.train import STAGE_1_TRAIN, BalancedSampler
+    from avgzsl.clipclap.model import ClipClapConfig, build_model
+    from avgzsl.clipclap.train import STAGE_1_TRAIN, BalancedSampler
 
     torch.manual_seed(seed)
     rows = data.rows(*STAGE_1_TRAIN)
@@ -69,7 +69,7 @@ def bare_loop(data, steps: int, epochs: int, lr: float, fused: bool, seed: int =
 
 def ours_epochs(data, epochs: int, lr: float, logging_pass: bool, batches: int) -> list[float]:
     """Seconds per epoch of our ``train_stage`` (stage 1: training + per-epoch validation)."""
-    from avgzsl.train import STAGE_1_TRAIN, EvalSplit, TrainConfig, train_stage
+    from avgzsl.clipclap.train import STAGE_1_TRAIN, EvalSplit, TrainConfig, train_stage
 
     cfg = TrainConfig(epochs=epochs, lr=lr, logging_pass=logging_pass, batches_per_epoch=batches)
     val = EvalSplit.of(data, "stage_1_val_seen", "stage_1_val_unseen")
@@ -78,8 +78,8 @@ def ours_epochs(data, epochs: int, lr: float, logging_pass: bool, batches: int) 
 
 
 def ours_end_to_end(data, epochs: int, lr: float, batches: int, logging_pass: bool = True) -> dict:
-    from avgzsl.protocol import run_protocol
-    from avgzsl.train import TrainConfig
+    from avgzsl.clipclap.protocol import run_protocol
+    from avgzsl.clipclap.train import TrainConfig
 
     cfg = TrainConfig(epochs=epochs, lr=lr, batches_per_epoch=batches, logging_pass=logging_pass)
     t0 = time.perf_counter()
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "train_speed.json")
     args = p.parse_args(argv)
 
-    from avgzsl.inputs import build_protocol_data
+    from avgzsl.clipclap.inputs import build_protocol_data
 
     notes_before = machine_notes()
     print(f"machine: {notes_before['cpu']}, {notes_before['cores']} cores; {notes_before['uptime']}", flush=True)
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     results["per_epoch_table"] = table
 
     if not args.skip_e2e:
-        torch.set_num_threads(1)  # what `reproduce` uses (avgzsl.protocol.configure_threads)
+        torch.set_num_threads(1)  # what `reproduce` uses (avgzsl.clipclap.protocol.configure_threads)
         e2e = ours_end_to_end(data, args.e2e_epochs, UCF_LR, args.batches)
         results["end_to_end"]["ours"] = e2e
         print(f"  ours run_protocol end to end: {e2e['seconds']:.1f}s (best epoch {e2e['best_epoch']}, "

@@ -1,101 +1,21 @@
-"""Jobs on Dagster's Dask executor, reconstructable from this module by the Dask workers.
+"""Entry point for Dask workers: jobs on the fixed Dask executor, reconstructable from this module.
 
 ``media_on_dask`` downloads and splits a range of shards with each step run on a
 worker of a Dask cluster (the run config's ``execution.config.cluster``: a local
 cluster, or an existing scheduler's ``address``).  It needs a persistent instance
 (``DAGSTER_HOME``) and runs with ``dg.execute_job(dg.reconstructable(media_on_dask), ...)``.
 ``AVGZSL_EXECUTOR=dask`` puts every job of the code location on the same executor.
-
-``dask_executor`` is dagster-dask's with two fixes, both in what the executor hands
-to ``Client.submit``:
-
-* the ``DagsterRun``: the installed dask (2026.x) walks every tuple among a task's
-  arguments, into the run's partition subset, a Dagster ``@record`` that refuses
-  iteration, so every partitioned run failed before its first step.  The run now
-  travels wrapped in an object dask does not walk, which unpickles to the run itself;
-* the job: the worker rebuilt it with ``get_subset(op_selection=<the run's op
-  selection>)``, which for an asset-subset run (``dagster asset materialize
-  --select ...``, a sensor's ``asset_selection``) is None and so gave back the whole
-  job.  The worker now gets the run's asset subset of the job.
-
-Its ``cluster`` config also defaults to a local cluster, so runs that carry no
-``execution`` config (schedules, sensors, backfills) work with ``AVGZSL_EXECUTOR=dask``.
 """
-import copy
-
 import dagster as dg
-import dagster_dask
-from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
-from dagster._core.execution.context.system import PlanOrchestrationContext
-from dagster_dask.executor import DaskExecutor
 
-
-def _same(value):
-    return value
-
-
-class _Opaque:
-    """Not a tuple to dask's argument parser; reads through to the value; the value itself once unpickled."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def __getattr__(self, name):
-        return getattr(self.value, name)
-
-    def __reduce__(self):
-        return _same, (self.value,)
-
-
-class _WorkerJob:
-    """The run's (asset-subset) job; dagster-dask's worker only calls ``get_subset(op_selection=...)``."""
-
-    def __init__(self, job):
-        self.job = job
-
-    def get_subset(self, *, op_selection=None, **_):
-        return self.job.get_subset(op_selection=op_selection) if op_selection else self.job
-
-
-class _OpaqueRunContext(PlanOrchestrationContext):
-    @property
-    def dagster_run(self):
-        return _Opaque(self.plan_data.dagster_run)
-
-    @property
-    def reconstructable_job(self):
-        job, run = super().reconstructable_job, self.plan_data.dagster_run
-        if (run.asset_selection or run.asset_check_selection) and not (job.asset_selection or
-                                                                      job.asset_check_selection):
-            job = job.get_subset(asset_selection=run.asset_selection, asset_check_selection=run.asset_check_selection)
-        return _WorkerJob(job)
-
-
-class _RunSafeDaskExecutor(DaskExecutor):
-    def execute(self, plan_context, execution_plan):
-        context = copy.copy(plan_context)
-        context.__class__ = _OpaqueRunContext
-        return super().execute(context, execution_plan)
-
-
-_CLUSTER = dagster_dask.dask_executor.config_schema.config_type.fields["cluster"].config_type
-
-
-@dg.executor(name="dask", requirements=multiple_process_executor_requirements(), config_schema={
-    "cluster": dg.Field(_CLUSTER, is_required=False, default_value={"local": {}},
-                        description="dagster-dask's cluster selector; default: a local cluster per run")})
-def dask_executor(init_context: dg.InitExecutorContext) -> DaskExecutor:
-    """dagster_dask.dask_executor, fixed for partitioned and asset-subset runs; ``cluster`` defaults to local."""
-    ((cluster_type, cluster_configuration),) = init_context.executor_config["cluster"].items()
-    return _RunSafeDaskExecutor(cluster_type, cluster_configuration)
-
+from assets import asset_names
+from pipelines.definitions import defs
+from pipelines.executors import dask_executor
 
 MEDIA_ON_DASK = dg.define_asset_job(
-    name="media_on_dask", selection=dg.AssetSelection.assets("raw_videos", "media_split"), executor_def=dask_executor,
-    description="Download and split a shard range, each step on a Dask worker.")
+    name="media_on_dask", selection=dg.AssetSelection.assets(*asset_names("download", "split")),
+    executor_def=dask_executor, description="Download and split a shard range, each step on a Dask worker.")
 
 
 def media_on_dask() -> dg.JobDefinition:
-    from pipelines.definitions import defs
-
     return dg.Definitions.merge(defs, dg.Definitions(jobs=[MEDIA_ON_DASK])).resolve_job_def("media_on_dask")

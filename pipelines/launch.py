@@ -1,4 +1,4 @@
-"""Launch materializations in the project's persistent instance (what the CLI calls)."""
+"""Launch materializations in the project's persistent instance: what the CLI calls (an entry point)."""
 from __future__ import annotations
 
 import json
@@ -6,17 +6,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from avgzsl.acquire import DatasetPaths, stage_summary
-from avgzsl.datasets import load_dataset_spec, parse_shard_key
-from avgzsl.features import read_vectors
-from avgzsl.state import StateLayout
+from assets import SHARD_STAGES, STAGES, asset_names
+from avgzsl.data.datasets import load_dataset_spec, parse_shard_key
+from avgzsl.features.tables import read_vectors
+from avgzsl.layout import StateLayout
+from avgzsl.media.shards import stage_summary
+from avgzsl.names import STREAMS
+from pipelines.definitions import defs
+from pipelines.jobs import acquire_media, reproduce_published, train_extracted, video_manifest_job
+from pipelines.run_config import encoder_resources, range_tags
 
-PIPELINE_STAGES = ("download", "split", "features", "embeddings", "train", "evaluate")
-SHARD_ASSETS = {"download": ("raw_videos",), "split": ("media_split",),
-                "features": ("visual_features", "audio_features")}
-DATASET_ASSETS = {"embeddings": ("class_embeddings",), "train": ("extracted_features", "clipclap_stage1",
-                                                                 "clipclap_stage2"),
-                  "evaluate": ("gzsl_evaluation",)}
+PIPELINE_STAGES = tuple(s for s in STAGES if s != "manifest")
 
 
 def _root_cause(error) -> str:
@@ -26,17 +26,12 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-def execute(job_name: str, run_config: dict | None = None, partition_key: str | None = None,
-            partition_range: tuple[str, str] | None = None, assets: list[str] | None = None):
+def execute(job: dg.JobDefinition | dg.UnresolvedAssetJobDefinition, run_config: dict | None = None,
+            partition_key: str | None = None, partition_range: tuple[str, str] | None = None,
+            assets: list[str] | None = None):
     """Run a job of the code location in process; raise SystemExit with the root causes on failure."""
-    from pipelines.definitions import defs
-
-    tags = {}
-    if partition_range:
-        tags = {"dagster/asset_partition_range_start": partition_range[0],
-                "dagster/asset_partition_range_end": partition_range[1]}
-    job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(
+    tags = range_tags(*partition_range) if partition_range else {}
+    result = defs.resolve_job_def(job.name).execute_in_process(
         run_config=run_config or {}, instance=dg.DagsterInstance.get(), partition_key=partition_key, tags=tags,
         asset_selection=[dg.AssetKey(a) for a in assets] if assets else None, raise_on_error=False)
     if not result.success:
@@ -52,18 +47,22 @@ def ensure_partition(name: str, key: str) -> None:
         instance.add_dynamic_partitions(name, [key])
 
 
+def training_ops(train: dict, report_dir: Path | None, assets: list[str]) -> dict:
+    """Op config of the training and evaluation assets among ``assets`` (they share the training settings)."""
+    ops = {"clipclap_stage1": {"config": train}, "clipclap_stage2": {"config": train},
+           "gzsl_evaluation": {"config": {**train, **({"report_dir": str(Path(report_dir).resolve())}
+                                                      if report_dir else {})}}}
+    return {a: ops[a] for a in assets if a in ops}
+
+
 def reproduce(dataset: str, features_root: Path, benchmark: str, split_folder: str, train: dict,
               report_dir: Path) -> dict:
     """Materialize import → stage 1 → stage 2 → evaluation for one dataset partition."""
     ensure_partition("dataset", dataset)
-    run_config = {"ops": {
-        "published_features": {"config": {"features_root": str(features_root.resolve()), "benchmark": benchmark,
-                                          "split_folder": split_folder}},
-        "clipclap_stage1": {"config": train},
-        "clipclap_stage2": {"config": train},
-        "gzsl_evaluation": {"config": {**train, "report_dir": str(report_dir.resolve())}},
-    }}
-    execute("reproduce_published", run_config, partition_key=dataset)
+    published = {"features_root": str(features_root.resolve()), "benchmark": benchmark, "split_folder": split_folder}
+    ops = {"published_features": {"config": published},
+           **training_ops(train, report_dir, ["clipclap_stage1", "clipclap_stage2", "gzsl_evaluation"])}
+    execute(reproduce_published, {"ops": ops}, partition_key=dataset)
     return json.loads((report_dir / "metrics.json").read_text())
 
 
@@ -91,45 +90,31 @@ def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | No
     manifest_config = {"source": str(dataset) if spec.benchmark else spec.root}
     if splits_from:
         manifest_config["splits_from"] = str(Path(splits_from).resolve())
-    execute("video_manifest_job", {"ops": {"video_manifest": {"config": manifest_config}}}, partition_key=spec.name)
-    paths = DatasetPaths.of(layout, spec.name)
+    execute(video_manifest_job, {"ops": {"video_manifest": {"config": manifest_config}}}, partition_key=spec.name)
+    paths = layout.dataset(spec.name)
     keys = select_shards(paths.shard_keys(spec.name), shards)
     stages = PIPELINE_STAGES[: PIPELINE_STAGES.index(until) + 1]
     resources = encoder_resources(weights, encoders)
-    shard_assets = [a for s in stages for a in SHARD_ASSETS.get(s, ())]
-    execute("acquire_media", {"resources": resources} if "features" in stages else None,
+    shard_assets = asset_names(*(s for s in stages if s in SHARD_STAGES))
+    execute(acquire_media, {"resources": resources} if "features" in stages else None,
             partition_range=(keys[0], keys[-1]), assets=shard_assets)
     summary = {s: stage_summary(paths, s, keys) for s in ("download", "split") if s in stages}
     if "features" in stages:
-        for kind in ("visual", "audio"):
-            files = [paths.feature_shard(kind, k) for k in keys]
+        for stream in STREAMS:
+            files = [paths.feature_shard(stream, k) for k in keys]
             ids, _, meta = read_vectors(files)
-            summary[f"{kind}_features"] = {"ok": len(ids), "path": str(files[0].parent),
-                                           "weights": meta.get("weights", ""), "encoder": meta.get("model_name", "")}
-    dataset_assets = [a for s in stages for a in DATASET_ASSETS.get(s, ())]
-    if dataset_assets:
+            summary[f"{stream}_features"] = {"ok": len(ids), "path": str(files[0].parent),
+                                             "weights": meta.get("weights", ""), "encoder": meta.get("model_name", "")}
+    dataset_stages = [s for s in stages if s not in SHARD_STAGES]
+    if dataset_stages:
+        dataset_assets = asset_names(*dataset_stages)
         train = {**(train or {}), "features": "extracted"}
-        ops = {"clipclap_stage1": {"config": train}, "clipclap_stage2": {"config": train},
-               "gzsl_evaluation": {"config": {**train, **({"report_dir": str(Path(report_dir).resolve())}
-                                                          if report_dir else {})}}}
-        result = execute("train_extracted", {"resources": resources, "ops": {a: ops[a] for a in dataset_assets
-                                                                             if a in ops}},
+        result = execute(train_extracted, {"resources": resources,
+                                           "ops": training_ops(train, report_dir, dataset_assets)},
                          partition_key=spec.name, assets=dataset_assets)
-        for stage in ("embeddings", "train", "evaluate"):
-            if stage in stages:
-                summary[stage] = _asset_metadata(result, DATASET_ASSETS[stage][-1])
+        for stage in dataset_stages:
+            summary[stage] = _asset_metadata(result, asset_names(stage)[-1])
     return summary
-
-
-def encoder_resources(weights: str | None, encoders: dict | None = None) -> dict:
-    """Run config for both encoders: ``weights`` (pretrained | random) plus any extra settings."""
-    extra = encoders or {}
-    out = {}
-    for name in ("visual_encoder", "audio_encoder"):
-        config = {**extra.get(name, {}), **({"weights": weights} if weights else {})}
-        if config:
-            out[name] = {"config": config}
-    return out
 
 
 def _asset_metadata(result, asset: str) -> dict:

@@ -1,7 +1,7 @@
 """A sensor that watches custom datasets' ``sources.csv`` and requests only the missing work.
 
 Watched folders come from ``watch`` in the automation YAML or ``AVGZSL_WATCH`` (see
-``pipelines/schedules.py``).  At each tick, for each folder, the sensor builds the
+``pipelines/automation.py``).  At each tick, for each folder, the sensor builds the
 manifest the folder describes now (``sources.csv``, ``class-split/``, ``dataset.yaml``;
 cheap, no media is read) and compares it, shard by shard, with the stored one:
 
@@ -26,12 +26,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from avgzsl.acquire import DatasetPaths
+from assets.partitions import dataset_partitions, shard_partitions
+from avgzsl.data.datasets import build_manifest, load_dataset_spec, shard_key
 from avgzsl.data.validate import DataError
-from avgzsl.datasets import build_manifest, load_dataset_spec, shard_key
-from pipelines.jobs import acquire_job, manifest_job
-from pipelines.partitions import dataset_partitions, shard_partitions
-from pipelines.schedules import AutomationConfig, load_automation, shard_range_request, shard_ranges
+from pipelines.automation import AutomationConfig, load_automation, shard_ranges
+from pipelines.jobs import acquire_media, video_manifest_job
+from pipelines.schedules import shard_range_request
 from resources import StateResource
 
 ROW_COLUMNS = ["video_id", "class_name", "split", "url", "start_seconds", "end_seconds"]
@@ -70,7 +70,7 @@ class _Tick:
         if spec.benchmark:
             raise DataError(f"{folder}: a benchmark has no sources.csv to watch")
         want = shard_digests(build_manifest(spec, Path(spec.root) / "class-split"), spec.name)
-        stored_path = DatasetPaths.of(self.layout, spec.name).manifest
+        stored_path = self.layout.dataset(spec.name).manifest
         stored = shard_digests(pl.read_parquet(stored_path), spec.name) if stored_path.exists() else None
         entry = self.cursor.setdefault(spec.name, {})
         if stored != want:
@@ -86,7 +86,7 @@ class _Tick:
             self.partitions.append(dataset_partitions.build_add_request([spec.name]))
         entry["manifest"] = digest
         self.requests.append(dg.RunRequest(
-            run_key=f"{spec.name}:{_next(entry)}:manifest:{digest}", job_name=manifest_job.name,
+            run_key=f"{spec.name}:{_next(entry)}:manifest:{digest}", job_name=video_manifest_job.name,
             partition_key=spec.name,
             run_config={"ops": {"video_manifest": {"config": {"source": spec.root}}}},
             tags={"avgzsl/sources": str(Path(spec.root) / "sources.csv")}))
@@ -114,7 +114,7 @@ class _Tick:
             self.log.info(f"{dataset}: shards {first}...{last} requested")
 
 
-@dg.sensor(name="custom_sources_sensor", jobs=[manifest_job, acquire_job], minimum_interval_seconds=60,
+@dg.sensor(name="custom_sources_sensor", jobs=[video_manifest_job, acquire_media], minimum_interval_seconds=60,
            default_status=dg.DefaultSensorStatus.STOPPED,
            description="Watches custom datasets' sources.csv (AVGZSL_WATCH or 'watch' in automation.yaml): "
                        "rebuilds a changed manifest, then runs only the new or changed shards.")

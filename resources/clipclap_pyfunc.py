@@ -1,7 +1,7 @@
 """MLflow "model from code" for a trained ClipClap network (no pickled model objects).
 
 ``mlflow.pyfunc.load_model(uri).unwrap_python_model().model`` is the project's
-:class:`avgzsl.model.ClipClap`, rebuilt from the logged safetensors file;
+:class:`avgzsl.clipclap.model.ClipClap`, rebuilt from the logged safetensors file;
 ``predict`` maps input feature rows (video ⊕ audio, as trained) to joint-space
 embeddings θ_o.
 """
@@ -11,7 +11,7 @@ import numpy as np
 
 class ClipClapPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
-        from avgzsl.checkpoints import load_model
+        from avgzsl.clipclap.checkpoints import load_model
 
         self.model = load_model(context.artifacts["weights"])
 

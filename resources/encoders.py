@@ -3,40 +3,42 @@
 Weights are an explicit choice: ``pretrained`` fails clearly when they cannot be
 fetched or found, ``random`` builds the architecture with random weights (tests
 and the offline demo) and says so in every feature file and report.  A built
-encoder is kept for the process, so a run over many shards loads it once.
+encoder is kept for the process (keyed by its whole spec), so a run over many
+shards loads it once.
 """
-import dataclasses
 from typing import Optional
 
 import dagster as dg
 from pydantic import Field
 
+from avgzsl.encoders.base import EncoderError
 from avgzsl.encoders.clap import AudioEncoderSpec, build_audio_encoder
 from avgzsl.encoders.clip import VisualEncoderSpec, build_visual_encoder
-from avgzsl.state import StateLayout
+from avgzsl.layout import StateLayout
 
 _BUILT: dict = {}
 
 
-def _cached(spec, build, cache_dir):
-    if spec not in _BUILT:
-        _BUILT[spec] = build(spec, cache_dir)
-    return _BUILT[spec]
-
-
-def _cache_dir(home: Optional[str]):
-    path = StateLayout.resolve(home).prepare().home / "models"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _cached(spec, build, home: Optional[str]):
+    cache_dir = StateLayout.resolve(home).prepare().models_dir
+    key = (spec, str(cache_dir))
+    if key not in _BUILT:
+        try:
+            _BUILT[key] = build(spec, cache_dir)
+        except EncoderError as error:
+            raise dg.Failure(str(error)) from None
+    return _BUILT[key]
 
 
 class VisualEncoderResource(dg.ConfigurableResource):
-    """CLIP image/text encoder (default ViT-B-32, LAION-2B weights)."""
+    """CLIP image/text encoder (default ViT-B-32 with OpenAI's weights, as in the paper)."""
 
     model_name: str = "ViT-B-32"
     weights: str = Field(default="pretrained", description="pretrained | random")
     pretrained_tag: str = Field(default="openai", description="open_clip tag: openai (the paper's) or e.g. laion2b_s34b_b79k")
     checkpoint_path: Optional[str] = Field(default=None, description="a local open_clip state dict instead")
+    model_config_path: Optional[str] = Field(default=None, description="an open_clip architecture JSON "
+                                                                       "<model_name>.json not built into open_clip")
     device: str = "auto"
     batch_size: int = 64
     fp16: bool = True
@@ -45,11 +47,11 @@ class VisualEncoderResource(dg.ConfigurableResource):
 
     def spec(self) -> VisualEncoderSpec:
         return VisualEncoderSpec(model_name=self.model_name, weights=self.weights, pretrained_tag=self.pretrained_tag,
-                                 checkpoint_path=self.checkpoint_path, device=self.device,
-                                 batch_size=self.batch_size, fp16=self.fp16)
+                                 checkpoint_path=self.checkpoint_path, model_config=self.model_config_path,
+                                 device=self.device, batch_size=self.batch_size, fp16=self.fp16)
 
     def encoder(self):
-        return _cached(self.spec(), build_visual_encoder, _cache_dir(self.home))
+        return _cached(self.spec(), build_visual_encoder, self.home)
 
 
 class AudioEncoderResource(dg.ConfigurableResource):
@@ -61,27 +63,13 @@ class AudioEncoderResource(dg.ConfigurableResource):
     device: str = "auto"
     batch_size: int = 32
     prefetch_workers: int = 1
-    text_hub: str = Field(default="hub", description="hub (the real tokenizers) | standin: an offline stand-in "
-                                                      "tokenizer for random weights (tests, offline demo)")
+    text_tokenizer: str = Field(default="hub", description="hub (the real roberta-base tokenizer) | standin: an "
+                                                           "offline stand-in for random weights (tests, offline demo)")
     home: Optional[str] = None
 
     def spec(self) -> AudioEncoderSpec:
         return AudioEncoderSpec(amodel=self.amodel, weights=self.weights, checkpoint=self.checkpoint,
-                                device=self.device, batch_size=self.batch_size)
+                                device=self.device, batch_size=self.batch_size, text_tokenizer=self.text_tokenizer)
 
     def encoder(self):
-        if self.text_hub not in ("hub", "standin"):
-            raise dg.Failure(f"text_hub must be hub or standin, got {self.text_hub!r}")
-        if self.text_hub == "hub":
-            return _cached(self.spec(), build_audio_encoder, _cache_dir(self.home))
-        if self.weights != "random":
-            raise dg.Failure("text_hub=standin only goes with weights=random: pretrained CLAP needs its real tokenizer")
-        from avgzsl.encoders.hf_offline import apply_hub_env
-        from avgzsl.encoders.standin_hub import build_standin_hub
-
-        apply_hub_env(offline=True, hub_cache=build_standin_hub(_cache_dir(self.home) / "standin-hub"))
-        encoder = _cached(self.spec(), build_audio_encoder, _cache_dir(self.home))
-        if "stand-in" not in encoder.info.weights_tag:
-            encoder.info = dataclasses.replace(
-                encoder.info, weights_tag=f"{encoder.info.weights_tag}; text tokenizer: offline stand-in")
-        return encoder
+        return _cached(self.spec(), build_audio_encoder, self.home)

@@ -4,7 +4,7 @@ from typing import Optional
 import dagster as dg
 from pydantic import Field
 
-from avgzsl.acquire import MediaSettings
+from avgzsl.media.shards import MediaSettings
 from avgzsl.media.download import DEFAULT_FORMAT
 
 

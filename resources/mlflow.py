@@ -12,7 +12,7 @@ from typing import Iterator, Optional
 
 import dagster as dg
 
-from avgzsl.state import StateLayout
+from avgzsl.layout import StateLayout
 
 
 class MlflowResource(dg.ConfigurableResource):

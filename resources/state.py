@@ -4,7 +4,7 @@ from typing import Optional
 
 import dagster as dg
 
-from avgzsl.state import StateLayout
+from avgzsl.layout import StateLayout
 
 
 class StateResource(dg.ConfigurableResource):

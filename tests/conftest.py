@@ -16,7 +16,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
 @pytest.fixture
 def state_home(tmp_path, monkeypatch):
     """A fresh state folder (Dagster home + MLflow SQLite store) for one test."""
-    from avgzsl.state import StateLayout
+    from avgzsl.layout import StateLayout
 
     home = tmp_path / "state"
     monkeypatch.setenv("AVGZSL_HOME", str(home))

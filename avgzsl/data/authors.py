@@ -10,21 +10,19 @@ import numpy as np
 import pyarrow as pa
 
 from avgzsl.data.safe_pickle import safe_load_npy_object, safe_load_pickle
-from avgzsl.data.schemas import SPLITS, classes_schema, features_schema
+from avgzsl.data.schemas import classes_schema, features_schema
 from avgzsl.data.splits import ALL_CLASS_FILE, DATASETS, ClassSplits, read_class_splits
-from avgzsl.data.store import classes_to_arrays, features_to_arrays, vectors_to_arrow
+from avgzsl.data.store import vectors_to_arrow
+from avgzsl.names import AUDIO, SPLITS, VISUAL
 from avgzsl.data.validate import (
     DataError, as_vector_matrix, check_dim, check_finite, check_unique, preview, require_dir, require_file,
 )
 
-__all__ = [
-    "ImportedDataset", "classes_to_arrays", "features_to_arrays", "import_authors_root", "read_class_file",
-    "read_text_vectors",
-]
 log = logging.getLogger(__name__)
 
 FEATURES_SUBDIR = Path("features") / "cls_features_non_averaged"
-MODALITIES = ("video", "audio")
+# The authors' folder of each stream: features/cls_features_non_averaged/<folder>/<split>/<class>.pkl
+STREAM_FOLDERS = {VISUAL: "video", AUDIO: "audio"}
 # Text files: <FEATURES_SUBDIR>/text/<pattern with the dataset's text stem>.
 CLIP_TEXT_FILE = "word_embeddings_{stem}_normed.npy"
 CLAP_TEXT_FILE = "wavcaps_word_embeddings_{stem}_normed.npy"
@@ -69,8 +67,8 @@ def import_authors_root(
         "split_folder": split_folder,
         "num_classes": len(splits.all_classes),
         "num_videos": features.num_rows,
-        "video_dim": videos.dims["video"],
-        "audio_dim": videos.dims["audio"],
+        "visual_dim": videos.dims[VISUAL],
+        "audio_dim": videos.dims[AUDIO],
         "clip_dim": classes.schema.field("clip_text").type.list_size,
         "clap_dim": classes.schema.field("clap_text").type.list_size,
         "videos_per_split": videos.count_per_split(),
@@ -106,12 +104,12 @@ def _class_files(folder: Path, splits: ClassSplits) -> dict[str, Path]:
 def _class_file_pairs(
     feature_dir: Path, split: str, splits: ClassSplits, split_folder: str, unlisted_classes: UnlistedPolicy
 ) -> tuple[dict[str, tuple[Path, Path]], list[str]]:
-    """``class → (video pickle, audio pickle)`` for the classes of one split, in class-id order."""
+    """``class → (visual pickle, audio pickle)`` for the classes of one split, in class-id order."""
     listed = sorted(splits.lists[split], key=splits.class_id)
     files = {}
     unlisted: set[str] = set()
-    for modality in MODALITIES:
-        folder = require_dir(feature_dir / modality / split, f"{modality} features of split {split}")
+    for stream, folder_name in STREAM_FOLDERS.items():
+        folder = require_dir(feature_dir / folder_name / split, f"{stream} features of split {split}")
         found = _class_files(folder, splits)
         extra = sorted(set(found) - set(listed), key=splits.class_id)
         if extra and unlisted_classes == "error":
@@ -124,9 +122,9 @@ def _class_file_pairs(
                 f"{folder}: no pickle for classes {preview(missing)} of {split_folder}/{split}.txt; "
                 f"expected {folder}/<class>.pkl for every listed class"
             )
-        files[modality] = found
+        files[stream] = found
         unlisted.update(extra)
-    pairs = {name: (files["video"][name], files["audio"][name]) for name in listed}
+    pairs = {name: (files[VISUAL][name], files[AUDIO][name]) for name in listed}
     return pairs, sorted(unlisted, key=splits.class_id)
 
 
@@ -167,9 +165,9 @@ class _VideoCollector:
     """Accumulates the paired video/audio rows of every class file."""
 
     def __init__(self) -> None:
-        self.dims: dict[str, int | None] = dict.fromkeys(MODALITIES)
-        self.dim_files: dict[str, Path | None] = dict.fromkeys(MODALITIES)
-        self.matrices: dict[str, list[np.ndarray]] = {modality: [] for modality in MODALITIES}
+        self.dims: dict[str, int | None] = dict.fromkeys(STREAM_FOLDERS)
+        self.dim_files: dict[str, Path | None] = dict.fromkeys(STREAM_FOLDERS)
+        self.matrices: dict[str, list[np.ndarray]] = {stream: [] for stream in STREAM_FOLDERS}
         self.names: list[list[str]] = []
         self.files: list[tuple[str, str, Path, Path]] = []
 
@@ -178,11 +176,11 @@ class _VideoCollector:
         audio_names, audio = read_class_file(audio_file)
         if audio_names != video_names:
             audio = audio[_reorder(audio_names, video_names, audio_file, video_file)]
-        for modality, matrix, path in (("video", video, video_file), ("audio", audio, audio_file)):
-            reference = self.dim_files[modality]
-            self.dims[modality] = check_dim(matrix.shape[1], self.dims[modality], path, reference, modality)
-            self.dim_files[modality] = self.dim_files[modality] or path
-            self.matrices[modality].append(matrix)
+        for stream, matrix, path in ((VISUAL, video, video_file), (AUDIO, audio, audio_file)):
+            reference = self.dim_files[stream]
+            self.dims[stream] = check_dim(matrix.shape[1], self.dims[stream], path, reference, stream)
+            self.dim_files[stream] = self.dim_files[stream] or path
+            self.matrices[stream].append(matrix)
         self.names.append(video_names)
         self.files.append((split, class_name, video_file, audio_file))
 
@@ -204,9 +202,9 @@ class _VideoCollector:
             pa.array(video_ids, pa.string()),
             pa.array(class_names, pa.string()),
             pa.array(split_names, pa.string()),
-            *(vectors_to_arrow(np.concatenate(self.matrices[modality])) for modality in MODALITIES),
+            *(vectors_to_arrow(np.concatenate(self.matrices[stream])) for stream in STREAM_FOLDERS),
         ]
-        return pa.Table.from_arrays(columns, schema=features_schema(self.dims["video"], self.dims["audio"]))
+        return pa.Table.from_arrays(columns, schema=features_schema(self.dims[VISUAL], self.dims[AUDIO]))
 
     def _check_unique_ids(self, video_ids: np.ndarray, file_index: np.ndarray) -> None:
         unique, counts = np.unique(video_ids, return_counts=True)

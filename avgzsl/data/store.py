@@ -1,12 +1,20 @@
-"""Atomic file writes and conversions between our Parquet tables and numpy."""
+"""Every write of the project is atomic, and every vector column goes through here.
+
+* :func:`temp_path` names a hidden temporary file beside its final path (the one
+  naming scheme, so that :func:`is_temp` finds debris a killed run left behind);
+  :func:`atomic_path` and :func:`atomic_write` move it into place only when the block
+  succeeds, so a reader never sees a half-written file.
+* :func:`vectors_to_arrow` / :func:`arrow_to_vectors` convert between (N, D) float32
+  matrices and fixed-size-list Parquet columns, without per-row Python.
+* :func:`read_features` reads a features table and migrates older schema versions.
+"""
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -14,23 +22,46 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from avgzsl.data.schemas import MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_KEY
 from avgzsl.data.validate import DataError
+
+TEMP_MARK = ".tmp-"
+
+
+def temp_path(final: Path) -> Path:
+    """A hidden temporary name next to ``final`` that keeps its suffix."""
+    final = Path(final)
+    return final.with_name(f".{final.stem}{TEMP_MARK}{uuid.uuid4().hex[:12]}{final.suffix}")
+
+
+def is_temp(path: Path) -> bool:
+    return path.name.startswith(".") and TEMP_MARK in path.name
+
+
+def unlink_quiet(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for any writer; it replaces ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path(path)
+    try:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        unlink_quiet(temp)
 
 
 @contextlib.contextmanager
 def atomic_write(path: Path) -> Iterator[IO[bytes]]:
-    """Yield a binary temp file beside ``path``; it replaces ``path`` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as temp_file:
-            yield temp_file
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
+    """Yield a binary file beside ``path``; it replaces ``path`` only if the block succeeds."""
+    with atomic_path(path) as temp, open(temp, "wb") as out:
+        yield out
 
 
 def write_bytes_atomic(data: bytes, path: Path) -> Path:
@@ -71,6 +102,7 @@ def write_parquet_atomic(table: pa.Table, path: Path, metadata: dict[str, str] |
 
 
 def read_parquet(path: Path) -> pa.Table:
+    """A Parquet table, or a :class:`DataError` naming the file."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"Parquet table not found: {path}")
@@ -80,9 +112,28 @@ def read_parquet(path: Path) -> pa.Table:
         raise DataError(f"{path}: not a readable Parquet file ({error})") from error
 
 
-def table_metadata(table: pa.Table) -> dict[str, str]:
+def table_metadata(table: pa.Table | pa.Schema) -> dict[str, str]:
     """Schema metadata as ``str → str``."""
-    return {key.decode(): value.decode() for key, value in (table.schema.metadata or {}).items()}
+    schema = table if isinstance(table, pa.Schema) else table.schema
+    return {key.decode(): value.decode() for key, value in (schema.metadata or {}).items()}
+
+
+def file_metadata(path: Path) -> dict[str, str]:
+    """A Parquet file's schema metadata without reading its rows."""
+    return table_metadata(pq.read_schema(path))
+
+
+def read_features(path: Path) -> pa.Table:
+    """A features or classes table in the current schema version (older files are migrated)."""
+    table = read_parquet(path)
+    version = table_metadata(table).get(SCHEMA_VERSION_KEY, "1")
+    if version == SCHEMA_VERSION:
+        return table
+    if version not in MIGRATIONS:
+        raise DataError(f"{path}: schema version {version} is newer than this avgzsl ({SCHEMA_VERSION}); "
+                        "upgrade avgzsl or re-materialize the table")
+    renames = MIGRATIONS[version]
+    return table.rename_columns([renames.get(name, name) for name in table.column_names])
 
 
 def vectors_to_arrow(matrix: np.ndarray) -> pa.FixedSizeListArray:
@@ -102,47 +153,3 @@ def arrow_to_vectors(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     except pa.ArrowInvalid:
         flat = values.to_numpy(zero_copy_only=False)
     return flat.astype(np.float32, copy=False).reshape(-1, dim)
-
-
-def arrow_to_strings(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return np.asarray(column.to_numpy(zero_copy_only=False).astype(str))
-
-
-@dataclass(frozen=True)
-class FeatureArrays:
-    video_id: np.ndarray
-    class_name: np.ndarray
-    split: np.ndarray
-    video: np.ndarray
-    audio: np.ndarray
-
-
-@dataclass(frozen=True)
-class ClassArrays:
-    class_id: np.ndarray
-    class_name: np.ndarray
-    readable_name: np.ndarray
-    clip_text: np.ndarray
-    clap_text: np.ndarray
-
-
-def features_to_arrays(features: pa.Table) -> FeatureArrays:
-    """Features table → numpy: float32 (N, Dv) and (N, Da) matrices, string columns as str arrays."""
-    return FeatureArrays(
-        video_id=arrow_to_strings(features["video_id"]),
-        class_name=arrow_to_strings(features["class_name"]),
-        split=arrow_to_strings(features["split"]),
-        video=arrow_to_vectors(features["video"]),
-        audio=arrow_to_vectors(features["audio"]),
-    )
-
-
-def classes_to_arrays(classes: pa.Table) -> ClassArrays:
-    """Classes table → numpy: int64 ids, str names, float32 text matrices."""
-    return ClassArrays(
-        class_id=classes["class_id"].to_numpy().astype(np.int64),
-        class_name=arrow_to_strings(classes["class_name"]),
-        readable_name=arrow_to_strings(classes["readable_name"]),
-        clip_text=arrow_to_vectors(classes["clip_text"]),
-        clap_text=arrow_to_vectors(classes["clap_text"]),
-    )

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from avgzsl.data.authors import CLAP_TEXT_FILE, CLIP_TEXT_FILE, FEATURES_SUBDIR
-from avgzsl.data.schemas import CLASS_LISTS, SPLITS
+from avgzsl.names import CLASS_LISTS, SPLITS
 from avgzsl.data.splits import ALL_CLASS_FILE, DATASETS
 from avgzsl.data.store import write_bytes_atomic, write_text_atomic
 

@@ -1,4 +1,4 @@
-"""Shared types for the encoder core: metadata, device resolution, errors.
+"""Shared types for the encoder core: metadata, errors (devices: :mod:`avgzsl.runtime`).
 
 Nothing here imports open_clip or laion_clap; those are imported lazily by the
 builders so that importing :mod:`avgzsl.encoders` stays cheap.
@@ -10,9 +10,10 @@ from typing import Literal
 
 import numpy as np
 
+from avgzsl.names import WEIGHTS
+
 Family = Literal["open_clip", "laion_clap"]
 Weights = Literal["pretrained", "random"]
-WEIGHT_CHOICES = ("pretrained", "random")
 
 
 class EncoderError(RuntimeError):
@@ -45,34 +46,9 @@ class EncoderInfo:
         return out
 
 
-def resolve_device(device: str = "auto") -> str:
-    """Map ``'auto' | 'cpu' | 'cuda' | 'cuda:N'`` to a concrete torch device string."""
-    import torch
-
-    name = (device or "auto").strip().lower()
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cpu":
-        return "cpu"
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise EncoderError(
-                f"device={device!r} was requested but torch reports no usable CUDA device "
-                f"(torch {torch.__version__}). Use device='auto' or device='cpu'."
-            )
-        if ":" in name:
-            index = int(name.split(":", 1)[1])
-            if index >= torch.cuda.device_count():
-                raise EncoderError(
-                    f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist."
-                )
-        return name
-    raise EncoderError(f"Unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'.")
-
-
 def check_weights_choice(weights: str) -> None:
-    if weights not in WEIGHT_CHOICES:
-        raise EncoderError(f"weights={weights!r}: expected one of {WEIGHT_CHOICES}.")
+    if weights not in WEIGHTS:
+        raise EncoderError(f"weights={weights!r}: expected one of {WEIGHTS}.")
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:

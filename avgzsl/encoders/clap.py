@@ -5,16 +5,23 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import audio_io, clap_build
-from .base import EncoderError, EncoderInfo, check_weights_choice, chunks, resolve_device
-from .checkpoints import drop_stale_buffers, load_into_model, load_state_dict
+from avgzsl.runtime import resolve_device
+
+from . import audio_io, clap_build, hf_offline
+from .base import EncoderError, EncoderInfo, check_weights_choice, chunks
 from .clap_config import DEFAULT_CLAP_CHECKPOINT, TEXT_MAX_LENGTH
+from .weights import drop_stale_buffers, load_into_model, load_state_dict
+
+TEXT_TOKENIZERS = ("hub", "standin")
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,9 @@ class AudioEncoderSpec:
     batch_size: int = 32
     seed: int = 0  # initialisation seed for weights="random"
     trust_checkpoint: bool = False  # allow torch.load(weights_only=False) for pickled checkpoints
+    # "hub": the real roberta-base tokenizer from the Hugging Face cache; "standin": an offline
+    # stand-in tokenizer and 1-layer text branch (weights="random" only: tests, the offline demo).
+    text_tokenizer: str = "hub"
 
 
 class AudioEncoder:
@@ -117,7 +127,28 @@ def _validate(spec: AudioEncoderSpec) -> None:
                            "of long audio. Use enable_fusion=False (the centre 10 s are used).")
     if spec.batch_size <= 0:
         raise EncoderError(f"batch_size must be positive, got {spec.batch_size}.")
+    if spec.text_tokenizer not in TEXT_TOKENIZERS:
+        raise EncoderError(f"text_tokenizer={spec.text_tokenizer!r}: expected one of {TEXT_TOKENIZERS}.")
+    if spec.text_tokenizer == "standin" and spec.weights != "random":
+        raise EncoderError("text_tokenizer='standin' only goes with weights='random': pretrained CLAP needs its "
+                           "real roberta-base tokenizer.")
     clap_build.check_amodel(spec.amodel)
+
+
+@contextlib.contextmanager
+def _text_hub(spec: AudioEncoderSpec, cache_dir) -> Iterator[None]:
+    """For the stand-in tokenizer, point the hub (offline) at a stand-in cache while the encoder is built."""
+    if spec.text_tokenizer != "standin":
+        yield
+        return
+    from .standin_hub import build_standin_hub
+
+    root = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "avgzsl"
+    restore = hf_offline.apply_hub_env(offline=True, hub_cache=build_standin_hub(root / "standin-hub"))
+    try:
+        yield
+    finally:
+        restore()
 
 
 def build_audio_encoder(spec: AudioEncoderSpec = AudioEncoderSpec(),
@@ -134,14 +165,15 @@ def build_audio_encoder(spec: AudioEncoderSpec = AudioEncoderSpec(),
     ckpt_path = tag = None
     if spec.weights == "pretrained":
         ckpt_path, tag = clap_build.resolve_clap_checkpoint(spec.checkpoint, spec.amodel, cache_dir)
-    tokenizer = clap_build.load_text_tokenizer()
-    text_config, text_config_source = clap_build.load_text_config()
-    if len(tokenizer) > text_config.vocab_size:
-        raise EncoderError(
-            f"roberta-base tokenizer has {len(tokenizer)} tokens but the text config ({text_config_source}) "
-            f"has vocab_size={text_config.vocab_size}: the hub cache holds mismatching files."
-        )
-    model, model_cfg = clap_build.create_clap_model(spec.amodel, text_config, spec.seed)
+    with _text_hub(spec, cache_dir):
+        tokenizer = clap_build.load_text_tokenizer()
+        text_config, text_config_source = clap_build.load_text_config()
+        if len(tokenizer) > text_config.vocab_size:
+            raise EncoderError(
+                f"roberta-base tokenizer has {len(tokenizer)} tokens but the text config ({text_config_source}) "
+                f"has vocab_size={text_config.vocab_size}: the hub cache holds mismatching files."
+            )
+        model, model_cfg = clap_build.create_clap_model(spec.amodel, text_config, spec.seed)
     if ckpt_path is not None:
         state = load_state_dict(ckpt_path, what=f"CLAP checkpoint {tag!r}", trust_pickle=spec.trust_checkpoint)
         state, _dropped = drop_stale_buffers(model, state)
@@ -155,7 +187,8 @@ def build_audio_encoder(spec: AudioEncoderSpec = AudioEncoderSpec(),
         family="laion_clap",
         model_name=spec.amodel,
         weights=spec.weights,
-        weights_tag=tag if tag is not None else f"seed={spec.seed}",
+        weights_tag=(tag if tag is not None else f"seed={spec.seed}")
+        + ("; text tokenizer: offline stand-in" if spec.text_tokenizer == "standin" else ""),
         embed_dim=embed_dim,
         sample_rate=int(model_cfg["audio_cfg"]["sample_rate"]),
         device=device,

@@ -9,18 +9,20 @@ open_clip retry for ~45 s.
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from difflib import get_close_matches
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from avgzsl.runtime import resolve_device
+
 from . import hf_offline
-from .base import EncoderError, EncoderInfo, check_weights_choice, chunks, resolve_device
-from .checkpoints import drop_stale_buffers, load_into_model, load_state_dict
+from .base import EncoderError, EncoderInfo, check_weights_choice, chunks
+from .weights import drop_stale_buffers, load_into_model, load_state_dict
 
 DEFAULT_PRETRAINED_TAG = "openai"  # the paper used OpenAI CLIP ViT-B/32 (QuickGELU handled)
 
@@ -31,6 +33,7 @@ class VisualEncoderSpec:
     weights: str = "pretrained"  # "pretrained" | "random"
     pretrained_tag: str = DEFAULT_PRETRAINED_TAG  # e.g. "openai" (QuickGELU handled automatically)
     checkpoint_path: str | None = None  # local open_clip state dict; overrides the hub download
+    model_config: str | None = None  # an architecture JSON <model_name>.json not built into open_clip
     device: str = "auto"
     batch_size: int = 64
     fp16: bool = True  # half precision on CUDA only; CPU always runs fp32
@@ -38,14 +41,19 @@ class VisualEncoderSpec:
     trust_checkpoint: bool = False  # allow torch.load(weights_only=False) for pickled checkpoints
 
 
-def register_model_config(name: str, config: Mapping) -> None:
-    """Register an open_clip architecture config (same schema as its JSON files)."""
-    missing = {"embed_dim", "vision_cfg", "text_cfg"} - set(config)
-    if missing:
-        raise EncoderError(f"open_clip config {name!r} lacks {sorted(missing)}.")
-    import open_clip.factory
+def _register_model_config(spec: VisualEncoderSpec) -> None:
+    """Make ``spec.model_config`` (an open_clip architecture JSON named ``<model_name>.json``) known to open_clip."""
+    if not spec.model_config:
+        return
+    path = Path(spec.model_config).expanduser().resolve()
+    if not path.is_file() or path.suffix != ".json":
+        raise EncoderError(f"model_config {spec.model_config!r}: expected an open_clip architecture JSON file.")
+    if path.stem != spec.model_name:
+        raise EncoderError(f"model_config {path}: open_clip names a config by its file name, so model_name must be "
+                           f"{path.stem!r} (got {spec.model_name!r}).")
+    import open_clip
 
-    open_clip.factory._MODEL_CONFIGS[name] = copy.deepcopy(dict(config))
+    open_clip.add_model_config(path)
 
 
 def _split_preprocess(preprocess):
@@ -168,7 +176,7 @@ def _check_model_name(name: str) -> None:
         raise EncoderError(
             f"Unknown open_clip model {name!r}"
             + (f"; did you mean {close}?" if close else "")
-            + " Use a built-in name (open_clip.list_models()) or register one with register_model_config()."
+            + " Use a built-in name (open_clip.list_models()) or give its architecture JSON as model_config."
         )
 
 
@@ -227,6 +235,7 @@ def build_visual_encoder(spec: VisualEncoderSpec = VisualEncoderSpec(),
     device = resolve_device(spec.device)
     import open_clip
 
+    _register_model_config(spec)
     _check_model_name(spec.model_name)
     tag_cfg = open_clip.get_pretrained_cfg(spec.model_name, spec.pretrained_tag) if spec.pretrained_tag else {}
     ckpt = None

@@ -30,10 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
+from avgzsl.data.store import write_text_atomic
+
 from .fetch import (DEFAULT_FORMAT, Permanent, Transient, file_once, http_once, looks_like_text,  # noqa: F401
                     youtube_url, ytdlp_once)
 from .ledger import DOWNLOAD_SCHEMA, write_ledger
-from .store import MediaStore, temp_path, unlink_quiet
+from .store import MediaStore, commit, unlink_quiet
 
 _MAX_WAIT_S = 60.0
 
@@ -123,17 +125,11 @@ def _fetch(src: Source, store: MediaStore, allowed_roots: list[Path], retries: i
         for old in store.find_videos(src.video_id):
             if old != final:
                 unlink_quiet(old)
-        os.replace(tmp, final)
+        commit(tmp, final)
         res.status, res.reason, res.path, res.sha256, res.bytes = "ok", "", str(final), digest, n
         side = {"video_id": src.video_id, "url": src.url, "start_seconds": src.start_seconds,
                 "end_seconds": src.end_seconds, "status": "ok", "path": str(final), "sha256": digest, "bytes": n}
-        side_path = store.sidecar_path(src.video_id)
-        side_tmp = temp_path(side_path)
-        try:
-            side_tmp.write_text(json.dumps(side))
-            os.replace(side_tmp, side_path)
-        finally:
-            unlink_quiet(side_tmp)
+        write_text_atomic(json.dumps(side), store.sidecar_path(src.video_id))
     except Permanent as e:
         res.status, res.reason = "failed", str(e)
     except OSError as e:

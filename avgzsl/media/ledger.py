@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .store import temp_path, unlink_quiet
+from avgzsl.data.store import write_parquet_atomic
 
 STATUSES = ("ok", "failed", "skipped")
 
@@ -104,16 +104,7 @@ def to_table(rows: Iterable[Any], schema: pa.Schema | None = None) -> pa.Table:
 
 def write_ledger(rows: Iterable[Any], path: str | os.PathLike, schema: pa.Schema | None = None) -> Path:
     """Write ``rows`` to ``path`` as Parquet, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = to_table(rows, schema)
-    tmp = temp_path(path)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        unlink_quiet(tmp)
-    return path
+    return write_parquet_atomic(to_table(rows, schema), Path(path))
 
 
 def read_ledger(path: str | os.PathLike) -> list[dict]:

@@ -17,20 +17,21 @@ about 2.5x the bytes of a q=2 JPEG (60 KB vs 25 KB at 640x360), small next to th
 Audio is WAV pcm_s16le: laion_clap quantises its input to int16 anyway, and the
 sample rate and channel count are in the header.
 
-Writes are atomic: :func:`temp_path` gives a hidden name in the same folder, and
-:func:`commit` (``os.replace``) moves it into place.
+Writes are atomic: :func:`avgzsl.data.store.temp_path` gives a hidden name in the same
+folder (ffmpeg writes there), and :func:`commit` (``os.replace``) moves it into place.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-import uuid
 from pathlib import Path
 
+from avgzsl.data.store import is_temp, temp_path, unlink_quiet
+
+__all__ = ["MediaStore", "commit", "is_temp", "media_key", "temp_path", "unlink_quiet"]
 KEY_LEN = 32
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
-TEMP_MARK = ".tmp-"
 
 
 def media_key(video_id: str) -> str:
@@ -39,26 +40,9 @@ def media_key(video_id: str) -> str:
     return hashlib.sha256(video_id.encode("utf-8")).hexdigest()[:KEY_LEN]
 
 
-def temp_path(final: Path) -> Path:
-    """A hidden temporary name next to ``final`` that keeps its suffix."""
-    return final.with_name(f".{final.stem}{TEMP_MARK}{uuid.uuid4().hex[:12]}{final.suffix}")
-
-
-def is_temp(path: Path) -> bool:
-    return path.name.startswith(".") and TEMP_MARK in path.name
-
-
 def commit(tmp: Path, final: Path) -> Path:
     os.replace(tmp, final)
     return final
-
-
-def unlink_quiet(path: Path | None) -> None:
-    if path is not None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
 
 
 class MediaStore:

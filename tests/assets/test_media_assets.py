@@ -6,8 +6,8 @@ import json
 import polars as pl
 import pytest
 
-from avgzsl.cli import main
-from avgzsl.demo import make_demo_dataset
+from pipelines.cli import main
+from avgzsl.data.demo import make_demo_dataset
 
 
 @pytest.fixture(scope="module")

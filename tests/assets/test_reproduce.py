@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from avgzsl.cli import main
+from pipelines.cli import main
 from avgzsl.data.synthetic import make_synthetic_root
 
 FAST = ["--epochs", "2", "--batches-per-epoch", "20"]
@@ -62,7 +62,7 @@ def test_reproduce_writes_consistent_metrics_predictions_report_and_tracks_every
     assert artifacts == {"models/stage1_model.safetensors", "models/stage2_model.safetensors"}
     assert str(state_home.mlflow_artifacts) in run.info.artifact_uri
     # The stage-2 network loads back as the project's model class, from the registry alias.
-    from avgzsl.model import ClipClap
+    from avgzsl.clipclap.model import ClipClap
 
     loaded = mlflow.pyfunc.load_model("models:/avgzsl-ucf@best-test-hm")
     assert isinstance(loaded.unwrap_python_model().model, ClipClap)

@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from avgzsl.demo import make_demo_dataset
+from avgzsl.data.demo import make_demo_dataset
 from tests.core.encoder_fixtures import TINY_OPEN_CLIP_MODEL, fake_hf_hub, tiny_visual_spec  # noqa: F401
 
 TINY_ENCODERS = {"visual_encoder": {"model_name": TINY_OPEN_CLIP_MODEL, "device": "cpu", "batch_size": 8},

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from tests.core.data_fixtures import esc, real_class_split, tiny_root  # noqa: F401  (fixture)
 
-from avgzsl.data.schemas import CLASS_LISTS
+from avgzsl.names import CLASS_LISTS
 from avgzsl.data.splits import DATASETS, read_class_splits, read_video_manifest
 from avgzsl.data.validate import DataError
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from avgzsl.data.authors import FEATURES_SUBDIR, features_to_arrays, import_authors_root
-from avgzsl.data.schemas import SPLITS
+from avgzsl.names import SPLITS
 from avgzsl.data.store import classes_to_arrays
 from avgzsl.data.synthetic import SHAPES, class_names, make_synthetic_root
 

@@ -8,7 +8,7 @@ import torch
 
 from avgzsl.encoders import EncoderError, build_audio_encoder, encode_audio_files
 from avgzsl.encoders.audio_io import centre_crop_or_pad, quantize_int16
-from avgzsl.encoders.checkpoints import drop_stale_buffers, load_into_model, load_state_dict
+from avgzsl.encoders.weights import drop_stale_buffers, load_into_model, load_state_dict
 from avgzsl.encoders.clap import AudioEncoderSpec
 from avgzsl.encoders.hf_offline import apply_hub_env, check_text_tokenizer
 

@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from avgzsl import evaluate as ev
-from avgzsl.inputs import build_protocol_data, vectors
-from avgzsl.model import ClipClap, ClipClapConfig
-from avgzsl.protocol import run_protocol
-from avgzsl.train import BalancedSampler, TrainConfig
+from avgzsl.clipclap import metrics as ev
+from avgzsl.clipclap.inputs import build_protocol_data, vectors
+from avgzsl.clipclap.model import ClipClap, ClipClapConfig
+from avgzsl.clipclap.protocol import run_protocol
+from avgzsl.clipclap.train import BalancedSampler, TrainConfig
 from tests.core.learning_fixtures import tiny_tables
 
 

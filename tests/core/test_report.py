@@ -1,7 +1,7 @@
 """Report figures are drawn from the data they are given."""
 import numpy as np
 
-from avgzsl import report
+from avgzsl.clipclap import report
 
 
 def test_recall_plot_has_one_bar_per_class_coloured_by_seen_or_unseen():

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from avgzsl.demo import make_demo_dataset
+from avgzsl.data.demo import make_demo_dataset
 
 
 @pytest.fixture(scope="session")

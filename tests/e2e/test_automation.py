@@ -165,7 +165,7 @@ def test_sensor_reprocesses_files_changed_back_to_an_earlier_state(state_home, d
 
 
 def test_sensor_first_look_skips_shards_already_materialized(state_home, demo_dataset, monkeypatch):
-    from avgzsl.cli import main
+    from pipelines.cli import main
 
     watch(monkeypatch, demo_dataset, assets=("raw_videos",))
     assert main(["run", str(demo_dataset), "--until", "download", "--shards", "0..1"]) == 0

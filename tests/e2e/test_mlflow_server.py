@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from avgzsl.cli import main
+from pipelines.cli import main
 from avgzsl.data.synthetic import make_synthetic_root
 from tests.e2e.helpers import BIN, free_port, server, wait_http
 

@@ -1,4 +1,4 @@
-"""`avgzsl`: parse, then launch Dagster materializations in the project's instance."""
+"""`avgzsl`: parse, then launch Dagster materializations in the project's instance (an entry point)."""
 from __future__ import annotations
 
 import argparse
@@ -6,17 +6,16 @@ import json
 import sys
 from pathlib import Path
 
-from avgzsl.inputs import MODALITIES, TEXT_LOOKUPS, TEXT_SOURCES
-from avgzsl.state import StateLayout
-
-BENCHMARKS = ("ucf", "activitynet", "vggsound")
+from avgzsl.layout import StateLayout
+from avgzsl.names import BENCHMARKS, MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES, WEIGHTS
 
 
 def _training_args(p: argparse.ArgumentParser, report_required: bool = True) -> None:
     p.add_argument("--report-dir", required=report_required, type=Path,
                    help="where metrics.json, predictions.parquet, report.html go")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--modality", choices=MODALITIES, default="both")
+    p.add_argument("--modality", choices=MODALITIES + tuple(MODALITY_ALIASES), default="both",
+                   help="the model's input: both, audio or visual ('video' is an alias of visual)")
     p.add_argument("--text", choices=TEXT_SOURCES, default="both")
     p.add_argument("--text-lookup", choices=TEXT_LOOKUPS, default="name",
                    help="name (default) or positional: the authors' defect, for exact comparison")
@@ -49,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("dataset", help="ucf | activitynet | vggsound | a custom dataset folder (with dataset.yaml)")
     run.add_argument("--until", choices=("download", "split", "features", "embeddings", "train", "evaluate"),
                      default="evaluate")
-    run.add_argument("--weights", choices=("pretrained", "random"), default=None,
+    run.add_argument("--weights", choices=WEIGHTS, default=None,
                      help="encoder weights (default: pretrained); random for tests and the offline demo")
     run.add_argument("--shards", default=None, help="shard numbers 'a..b' (inclusive) or 'a'; default: all")
     run.add_argument("--splits-from", default=None, help="a local class-split folder (benchmarks: instead of "
@@ -78,12 +77,12 @@ def training_config(args: argparse.Namespace) -> dict:
 
 def _video_demo(layout: StateLayout, args: argparse.Namespace) -> int:
     """The whole DAG, offline, on generated videos; random encoder weights, said in every report."""
-    from avgzsl.demo import make_demo_dataset
+    from avgzsl.data.demo import make_demo_dataset
     from pipelines.launch import run_pipeline
 
     source = make_demo_dataset(layout.data_dir / "demo-source")
     summary = run_pipeline(layout, str(source), "evaluate", weights="random", report_dir=args.report_dir,
-                           train=training_config(args), encoders={"audio_encoder": {"text_hub": "standin"}})
+                           train=training_config(args))
     metrics = json.loads((args.report_dir / "metrics.json").read_text())
     print(f"videos: {summary['download']['ok'] + summary['download']['skipped']} downloaded, "
           f"{summary['split']['ok'] + summary['split']['skipped']} split, {summary['split']['failed']} failed")
@@ -104,17 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         print(make_synthetic_root(args.dest, shape=args.shape, seed=args.seed, videos_scale=args.scale))
         return 0
     if args.command == "make-demo":
-        from avgzsl.demo import make_demo_dataset
+        from avgzsl.data.demo import make_demo_dataset
 
         print(make_demo_dataset(args.dest))
         return 0
     if args.command == "run":
         from pipelines.launch import run_pipeline
 
-        # Random CLAP weights still need a text tokenizer: offline, the stand-in (recorded in the metadata).
-        encoders = {"audio_encoder": {"text_hub": "standin"}} if args.weights == "random" else None
         summary = run_pipeline(layout, args.dataset, args.until, args.shards, args.splits_from, args.weights,
-                               args.report_dir, training_config(args), encoders)
+                               args.report_dir, training_config(args))
         for stage, counts in summary.items():
             print(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if not isinstance(v, list)))
         if args.json:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import matplotlib
 
+from avgzsl.data.store import write_text_atomic
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -118,8 +120,4 @@ def write_report(path: Path, title: str, sections: dict[str, dict], figures: dic
             "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}"
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>" \
            f"<style>{style}</style></head><body>{''.join(body)}</body></html>"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(page, Path(path))

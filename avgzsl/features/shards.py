@@ -1,4 +1,4 @@
-"""Per-shard CLIP/CLAP features into Parquet, class text embeddings, and the dataset's feature tables.
+"""Per-shard CLIP/CLAP features into Parquet.
 
 A shard's feature file holds one row per video that made it through splitting and
 encoding (``video_id``, ``vector``); its schema metadata names the encoder, its
@@ -11,20 +11,15 @@ with zeros too), counted as ``silent`` in the summary.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from avgzsl.data.schemas import classes_schema, features_schema
-from avgzsl.data.store import write_parquet_atomic
+from avgzsl.data.store import atomic_path, vectors_to_arrow, write_parquet_atomic
 from avgzsl.encoders.batching import encode_audio_files, encode_image_files
-
-FINGERPRINT_KEY = "avgzsl.inputs"
+from avgzsl.features.fingerprint import FINGERPRINT_KEY, fingerprint, stored_fingerprint
 
 
 @dataclass
@@ -36,23 +31,8 @@ class ShardFeatures:
     silent: int = 0
 
 
-def fingerprint(encoder_meta: dict, items: list) -> str:
-    h = hashlib.sha256(json.dumps(encoder_meta, sort_keys=True).encode())
-    h.update(json.dumps(items, sort_keys=True, default=str).encode())
-    return h.hexdigest()
-
-
-def stored_fingerprint(path: Path) -> str | None:
-    if not path.exists():
-        return None
-    meta = pq.read_schema(path).metadata or {}
-    return meta.get(FINGERPRINT_KEY.encode(), b"").decode() or None
-
-
 def _vector_table(video_ids: list[str], matrix: np.ndarray) -> pa.Table:
-    dim = matrix.shape[1]
-    vectors = pa.FixedSizeListArray.from_arrays(pa.array(matrix.astype(np.float32).ravel()), dim)
-    return pa.table({"video_id": pa.array(video_ids, pa.string()), "vector": vectors})
+    return pa.table({"video_id": pa.array(video_ids, pa.string()), "vector": vectors_to_arrow(matrix)})
 
 
 def _encode(stream, n: int, dim: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
@@ -121,57 +101,8 @@ def encode_audio_shard(encoder, split_rows: list[dict], out_path: Path, silence_
 def _write_silence(path: Path, sample_rate: int, seconds: float = 10.0) -> None:
     import wave
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with wave.open(str(tmp), "wb") as w:
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(sample_rate)
         w.writeframes(b"\x00\x00" * int(sample_rate * seconds))
-    tmp.replace(path)
-
-
-def read_vectors(paths: list[Path]) -> tuple[list[str], np.ndarray, dict[str, str]]:
-    """Concatenate shard feature files: ids, (N, D) matrix, the first file's metadata."""
-    tables = [pq.read_table(p) for p in paths if p.exists()]
-    if not tables:
-        return [], np.zeros((0, 0), dtype=np.float32), {}
-    meta = {k.decode(): v.decode() for k, v in (tables[0].schema.metadata or {}).items() if k != FINGERPRINT_KEY.encode()}
-    table = pa.concat_tables(tables)
-    col = table.column("vector").combine_chunks()
-    matrix = col.values.to_numpy(zero_copy_only=False).reshape(len(col), col.type.list_size)
-    return table.column("video_id").to_pylist(), matrix, meta
-
-
-def assemble_features(manifest_rows: list[dict], visual: tuple, audio: tuple, out_path: Path) -> dict:
-    """The features table (schemas.features_schema) of the videos that have both vectors."""
-    v_ids, v_mat, v_meta = visual
-    a_ids, a_mat, a_meta = audio
-    v_index = {vid: i for i, vid in enumerate(v_ids)}
-    a_index = {vid: i for i, vid in enumerate(a_ids)}
-    rows = [r for r in manifest_rows if r["video_id"] in v_index and r["video_id"] in a_index]
-    if not rows:
-        raise ValueError("no video has both a visual and an audio feature: run the feature stages first")
-    table = pa.table({
-        "video_id": [r["video_id"] for r in rows], "class_name": [r["class_name"] for r in rows],
-        "split": [r["split"] for r in rows],
-        "video": pa.FixedSizeListArray.from_arrays(pa.array(v_mat[[v_index[r["video_id"]] for r in rows]].ravel()),
-                                                   v_mat.shape[1]),
-        "audio": pa.FixedSizeListArray.from_arrays(pa.array(a_mat[[a_index[r["video_id"]] for r in rows]].ravel()),
-                                                   a_mat.shape[1]),
-    }, schema=features_schema(v_mat.shape[1], a_mat.shape[1]))
-    meta = {**{f"visual.{k}": v for k, v in v_meta.items()}, **{f"audio.{k}": v for k, v in a_meta.items()}}
-    write_parquet_atomic(table, out_path, metadata=meta)
-    return {"videos": len(rows), "missing": len(manifest_rows) - len(rows), "metadata": meta}
-
-
-def classes_table(class_names: list[str], readable: list[str], clip_text: np.ndarray, clap_text: np.ndarray) -> pa.Table:
-    """The classes table (schemas.classes_schema); ids are positions in the sorted class list."""
-    order = sorted(range(len(class_names)), key=class_names.__getitem__)
-    fsl = pa.FixedSizeListArray.from_arrays
-    return pa.table({
-        "class_id": pa.array(range(len(order)), pa.int32()),
-        "class_name": [class_names[i] for i in order], "readable_name": [readable[i] for i in order],
-        "clip_text": fsl(pa.array(clip_text[order].astype(np.float32).ravel()), clip_text.shape[1]),
-        "clap_text": fsl(pa.array(clap_text[order].astype(np.float32).ravel()), clap_text.shape[1]),
-    }, schema=classes_schema(clip_text.shape[1], clap_text.shape[1]))

@@ -2,24 +2,19 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
-from avgzsl.model import ClipClap, ClipClapConfig, build_model
+from avgzsl.clipclap.model import ClipClap, ClipClapConfig, build_model
+from avgzsl.data.store import write_bytes_atomic
 
 
 def save_model(model: ClipClap, path: Path, extra: dict[str, str] | None = None) -> Path:
     """Write the state dict and the network config atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"clipclap_config": json.dumps(model.config.as_dict()), **(extra or {})}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(state, str(tmp), metadata=meta)
-    os.replace(tmp, path)
-    return path
+    return write_bytes_atomic(save(state, metadata=meta), Path(path))
 
 
 def read_metadata(path: Path) -> dict[str, str]:

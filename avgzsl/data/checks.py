@@ -7,8 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from avgzsl.data.schemas import SPLITS
-from avgzsl.inputs import vectors
+from avgzsl.data.store import arrow_to_vectors
+from avgzsl.names import AUDIO, SPLITS, STAGE_1_TRAIN, STAGE_2_TRAIN_SPLITS, TEST_UNSEEN, VAL_UNSEEN, VISUAL
 
 
 @dataclass
@@ -34,8 +34,7 @@ def seen_unseen_disjoint(features: pa.Table) -> CheckOutcome:
         mask = pc.is_in(features.column("split"), value_set=pa.array(list(splits)))
         return set(pc.unique(features.filter(mask).column("class_name")).to_pylist())
 
-    leaks = (classes("stage_1_train") & classes("stage_1_val_unseen")) | \
-        (classes("stage_1_train", "stage_1_val_seen", "stage_1_val_unseen") & classes("stage_2_test_unseen"))
+    leaks = (classes(STAGE_1_TRAIN) & classes(VAL_UNSEEN)) | (classes(*STAGE_2_TRAIN_SPLITS) & classes(TEST_UNSEEN))
     return CheckOutcome("seen_unseen_disjoint", not leaks,
                         f"unseen classes seen in training: {sorted(leaks)[:5]}" if leaks else
                         "no unseen class has training videos", {"leaking_classes": len(leaks)})
@@ -44,8 +43,8 @@ def seen_unseen_disjoint(features: pa.Table) -> CheckOutcome:
 def vectors_normalised(features: pa.Table, classes: pa.Table, tolerance: float = 1e-2) -> CheckOutcome:
     """Input and text vectors are L2-normalised, as the method expects (a warning only)."""
     worst = {}
-    for table, column in ((features, "video"), (features, "audio"), (classes, "clip_text"), (classes, "clap_text")):
-        norms = np.linalg.norm(vectors(table, column), axis=1)
+    for table, column in ((features, VISUAL), (features, AUDIO), (classes, "clip_text"), (classes, "clap_text")):
+        norms = np.linalg.norm(arrow_to_vectors(table.column(column)), axis=1)
         worst[column] = float(np.max(np.abs(norms - 1.0))) if len(norms) else 0.0
     bad = [c for c, v in worst.items() if v > tolerance]
     return CheckOutcome("vectors_normalised", not bad,

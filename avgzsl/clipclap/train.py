@@ -1,4 +1,4 @@
-"""Class-balanced training and the two-stage protocol (METHOD.md, "Training").
+"""Class-balanced sampling and one training stage (docs/method.md, "Training").
 
 All features live in one tensor on the training device; a batch is an index
 gather, an epoch's batches are drawn in one call, and validation is one forward
@@ -14,14 +14,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from avgzsl import evaluate as ev
-from avgzsl.inputs import ProtocolData
-from avgzsl.model import ClipClap, ClipClapConfig, build_model
-
-STAGE_1_TRAIN = ("stage_1_train",)
-VALIDATION = ("stage_1_val_seen", "stage_1_val_unseen")
-STAGE_2_TRAIN = STAGE_1_TRAIN + VALIDATION
-TEST = ("stage_2_test_seen", "stage_2_test_unseen")
+from avgzsl.clipclap import metrics as ev
+from avgzsl.clipclap.inputs import ProtocolData
+from avgzsl.clipclap.model import ClipClap, ClipClapConfig, build_model
 
 
 @dataclass(frozen=True)
@@ -94,7 +89,9 @@ class EvalSplit:
     true_cols: torch.Tensor
 
     @classmethod
-    def of(cls, data: ProtocolData, seen_split: str, unseen_split: str) -> "EvalSplit":
+    def of(cls, data: ProtocolData, splits: tuple[str, str]) -> "EvalSplit":
+        """``splits``: (seen split, unseen split), e.g. names.VALIDATION or names.TEST."""
+        seen_split, unseen_split = splits
         rows = data.rows(seen_split, unseen_split)
         cand = ev.Candidates.from_ids(data.class_ids(seen_split), data.class_ids(unseen_split))
         return cls(rows=rows, candidates=cand, true_cols=cand.columns(data.labels.cpu()[rows]))
@@ -112,12 +109,17 @@ def split_distances(model: ClipClap, data: ProtocolData, split: EvalSplit) -> to
     return ev.distances(theta_o, theta_w)
 
 
-def validate(model: ClipClap, data: ProtocolData, split: EvalSplit) -> ev.GzslScores:
-    """The best-β scores on the split (β swept, first best HM kept)."""
+def calibrate(model: ClipClap, data: ProtocolData, split: EvalSplit) -> tuple[ev.GzslScores, dict]:
+    """The best-β scores on the split (β swept, first best HM kept), and the whole sweep."""
     dist = split_distances(model, data, split)
     true_cols = split.true_cols.to(dist.device)
     sweep = ev.sweep_betas(dist, true_cols, split.candidates)
-    return ev.scores_for(dist, true_cols, split.candidates, float(sweep["beta"][ev.best_beta(sweep)]))
+    return ev.scores_for(dist, true_cols, split.candidates, float(sweep["beta"][ev.best_beta(sweep)])), sweep
+
+
+def validate(model: ClipClap, data: ProtocolData, split: EvalSplit) -> ev.GzslScores:
+    """The best-β scores on the split."""
+    return calibrate(model, data, split)[0]
 
 
 def _set_seed(seed: int) -> None:

@@ -1,4 +1,4 @@
-"""Calibrated stacking and the GZSL metrics (METHOD.md, "Evaluation").
+"""Calibrated stacking and the GZSL metrics (docs/method.md, "Evaluation").
 
 Everything is vectorised: one distance matrix per evaluation, the whole β sweep
 as one batched argmin, per-class recalls with one ``scatter_add``.
@@ -136,3 +136,13 @@ def scores_from_predictions(true_cols: torch.Tensor, pred_cols: torch.Tensor, pr
 def best_beta(sweep: dict[str, torch.Tensor]) -> int:
     """Index of the first β with the highest HM."""
     return int(np.argmax(sweep["hm"].numpy()))
+
+
+def gzsl_metrics(test: GzslScores, val: GzslScores, best_epoch: int, stage1_epochs: int,
+                 stage2_epochs: int) -> dict[str, float | int]:
+    """The metrics of a run, as metrics.json, MLflow and the results tables name them."""
+    return {
+        "test_seen": test.seen, "test_unseen": test.unseen, "test_hm": test.hm, "test_zsl": test.zsl,
+        "val_beta": val.beta, "val_seen": val.seen, "val_unseen": val.unseen, "val_hm": val.hm, "val_zsl": val.zsl,
+        "best_epoch": best_epoch, "stage1_epochs": stage1_epochs, "stage2_epochs": stage2_epochs,
+    }

@@ -5,72 +5,18 @@ under ``data/<dataset>/ledgers/<stage>/<shard>.parquet``.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import polars as pl
-
-from avgzsl.datasets import DatasetSpec, shard_key
+from avgzsl.data.datasets import DatasetSpec, shard_key
+from avgzsl.layout import DatasetPaths
 from avgzsl.media.archive import ARCHIVE_SCHEMES, fetch_archive_members
 from avgzsl.media.download import DEFAULT_FORMAT, DownloadResult, Source, download_sources
 from avgzsl.media.ledger import DOWNLOAD_SCHEMA, read_ledger, summarize, write_ledger
 from avgzsl.media.split import SplitResult, split_videos
 from avgzsl.media.store import MediaStore
-from avgzsl.state import StateLayout
 
 STAGES = ("download", "split")
-
-
-@dataclass(frozen=True)
-class DatasetPaths:
-    """Where one dataset's manifest, media, ledgers and features live."""
-
-    root: Path
-
-    @classmethod
-    def of(cls, layout: StateLayout, dataset: str) -> "DatasetPaths":
-        return cls(layout.dataset_dir(dataset))
-
-    @property
-    def manifest(self) -> Path:
-        return self.root / "manifest.parquet"
-
-    @property
-    def spec(self) -> Path:
-        return self.root / "dataset.json"
-
-    @property
-    def class_split(self) -> Path:
-        return self.root / "class-split"
-
-    @property
-    def media(self) -> Path:
-        return self.root / "media"
-
-    def ledger(self, stage: str, shard: str) -> Path:
-        return self.root / "ledgers" / stage / f"{shard}.parquet"
-
-    def feature_shard(self, kind: str, shard: str) -> Path:
-        return self.root / "features" / kind / f"{shard}.parquet"
-
-    def class_split_dir(self, spec: DatasetSpec) -> Path:
-        return self.class_split if spec.benchmark else Path(spec.root) / "class-split"
-
-    def read_spec(self) -> DatasetSpec:
-        if not self.spec.exists():
-            raise FileNotFoundError(f"{self.spec} is missing: materialize video_manifest for this dataset first")
-        return DatasetSpec.from_json(self.spec.read_text())
-
-    def shard_rows(self, shard: int) -> pl.DataFrame:
-        if not self.manifest.exists():
-            raise FileNotFoundError(f"{self.manifest} is missing: materialize video_manifest for this dataset first")
-        return pl.read_parquet(self.manifest).filter(pl.col("shard") == shard)
-
-    def shard_keys(self, dataset: str) -> list[str]:
-        shards = pl.read_parquet(self.manifest, columns=["shard"])["shard"].unique().sort().to_list()
-        return [shard_key(dataset, s) for s in shards]
 
 
 @dataclass(frozen=True)
@@ -136,7 +82,3 @@ def stage_summary(paths: DatasetPaths, stage: str, shards: list[str]) -> dict:
     return {"ok": summary["ok"], "failed": summary["failed"], "skipped": summary["skipped"],
             "ledger": str(paths.ledger(stage, shards[0]).parent) if shards else None, "store": str(paths.media),
             "top_reasons": [list(r) for r in summary["top_reasons"][:5]]}
-
-
-def spec_json(spec: DatasetSpec) -> str:
-    return json.dumps(dataclasses.asdict(spec), indent=2, sort_keys=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from avgzsl import evaluate as ev
-from avgzsl import report
-from avgzsl.checkpoints import load_model
-from avgzsl.data.store import write_json_atomic, write_parquet_atomic
-from avgzsl.inputs import ProtocolData
-from avgzsl.protocol import final_test
-from avgzsl.train import EvalSplit, split_distances
+from avgzsl.clipclap import metrics as ev
+from avgzsl.clipclap import report
+from avgzsl.clipclap.checkpoints import load_model
+from avgzsl.clipclap.inputs import ProtocolData
+from avgzsl.clipclap.protocol import final_test
+from avgzsl.clipclap.train import EvalSplit, calibrate
+from avgzsl.data.store import file_metadata, write_json_atomic, write_parquet_atomic
+from avgzsl.names import STREAMS, TEST, VALIDATION
 
 LOOKUP_NOTE = {
     "name": "class text embeddings looked up by class name (correct)",
@@ -29,11 +30,9 @@ class EvaluationOutputs:
 
 def feature_provenance(features_path: Path) -> dict[str, str]:
     """Which encoders and weights produced a features table (empty for the authors' features)."""
-    import pyarrow.parquet as pq
-
-    meta = {k.decode(): v.decode() for k, v in (pq.read_schema(features_path).metadata or {}).items()}
+    meta = file_metadata(features_path)
     out = {}
-    for side in ("visual", "audio"):
+    for side in STREAMS:
         if f"{side}.weights" in meta:
             out[f"{side}_encoder"] = (f"{meta.get(f'{side}.model_name', '?')} — {meta[f'{side}.weights']} weights "
                                       f"({meta.get(f'{side}.weights_tag', '')})")
@@ -46,19 +45,13 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
     """β from the stage-1 model on validation, then the stage-2 model on test; write everything."""
     dev = data.inputs.device
     first = load_model(stage1_model, device=str(dev))
-    val = EvalSplit.of(data, "stage_1_val_seen", "stage_1_val_unseen")
-    dist = split_distances(first, data, val)
-    sweep = ev.sweep_betas(dist, val.true_cols.to(dist.device), val.candidates)
-    pick = ev.best_beta(sweep)
-    beta = float(sweep["beta"][pick])
+    val_scores, sweep = calibrate(first, data, EvalSplit.of(data, VALIDATION))
+    beta = val_scores.beta
     second = load_model(stage2_model, device=str(dev))
     test_scores, predictions = final_test(second, data, beta)
     metrics = {
-        "test_seen": test_scores.seen, "test_unseen": test_scores.unseen, "test_hm": test_scores.hm,
-        "test_zsl": test_scores.zsl, "val_beta": beta, "val_hm": float(sweep["hm"][pick]),
-        "val_seen": float(sweep["seen"][pick]), "val_unseen": float(sweep["unseen"][pick]),
-        "best_epoch": summaries[1]["best_epoch"], "stage1_epochs": len(summaries[1]["history"]),
-        "stage2_epochs": len(summaries[2]["history"]),
+        **ev.gzsl_metrics(test_scores, val_scores, summaries[1]["best_epoch"], len(summaries[1]["history"]),
+                          len(summaries[2]["history"])),
         "dataset": dataset, "features": settings["features"], "modality": settings["modality"],
         "text": settings["text"], "text_lookup": settings["text_lookup"], "seed": settings["seed"],
         "test_videos": predictions.num_rows, **(provenance or {}),
@@ -79,7 +72,8 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
         out_dir / "report.html", f"ClipClap GZSL — {dataset}",
         {"Test (stage-2 model, validation β)": {k: metrics[k] for k in ("test_seen", "test_unseen", "test_hm", "test_zsl")},
          "Validation (stage-1 model, best epoch)": {k: metrics[k] for k in ("val_beta", "val_hm", "val_seen", "val_unseen",
-                                                                           "best_epoch", "stage1_epochs", "stage2_epochs")},
+                                                                           "val_zsl", "best_epoch", "stage1_epochs",
+                                                                           "stage2_epochs")},
          "Run": {**settings, "dataset": dataset, "class embedding lookup": LOOKUP_NOTE[settings["text_lookup"]],
                  "input features": _features_note(settings["features"]), **(provenance or {})}},
         figures)
@@ -89,7 +83,7 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
 def _tsne(model, data: ProtocolData, scores: ev.GzslScores) -> bytes:
     import torch
 
-    split = EvalSplit.of(data, "stage_2_test_seen", "stage_2_test_unseen")
+    split = EvalSplit.of(data, TEST)
     x = data.inputs[split.rows.to(data.inputs.device)]
     with torch.no_grad():
         theta = model.eval().embed_inputs(x)

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from avgzsl.data.schemas import SPLITS
+from avgzsl.names import SPLITS
 from avgzsl.data.splits import DATASETS, read_class_splits, read_video_manifest
 from avgzsl.data.validate import DataError
 

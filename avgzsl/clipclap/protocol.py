@@ -1,7 +1,6 @@
-"""The paper's two-stage protocol end to end: stage 1 → β → stage 2 → test."""
+"""The paper's two-stage protocol end to end: stage 1 → β → stage 2 → test (docs/method.md, "Protocol")."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -9,10 +8,11 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from avgzsl import evaluate as ev
-from avgzsl.inputs import ProtocolData
-from avgzsl.train import (STAGE_1_TRAIN, STAGE_2_TRAIN, EpochRecord, EvalSplit, StageResult, TrainConfig,
-                          split_distances, train_stage, validate)
+from avgzsl.clipclap import metrics as ev
+from avgzsl.clipclap.inputs import ProtocolData
+from avgzsl.clipclap.train import (EpochRecord, EvalSplit, StageResult, TrainConfig, split_distances, train_stage,
+                                   validate)
+from avgzsl.names import STAGE_1_TRAIN_SPLITS, STAGE_2_TRAIN_SPLITS, TEST, VALIDATION
 
 PREDICTIONS_SCHEMA = pa.schema([
     ("video_id", pa.string()),
@@ -32,35 +32,11 @@ class ProtocolResult:
     predictions: pa.Table
 
     def metrics(self) -> dict[str, float | int]:
-        return {
-            "test_seen": self.test.seen, "test_unseen": self.test.unseen, "test_hm": self.test.hm,
-            "test_zsl": self.test.zsl, "val_beta": self.val.beta, "val_seen": self.val.seen,
-            "val_unseen": self.val.unseen, "val_hm": self.val.hm, "val_zsl": self.val.zsl,
-            "best_epoch": self.stage1.best_epoch, "stage1_epochs": len(self.stage1.history),
-            "stage2_epochs": len(self.stage2.history),
-        }
+        return ev.gzsl_metrics(self.test, self.val, self.stage1.best_epoch, len(self.stage1.history),
+                               len(self.stage2.history))
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' asked for, but torch sees no CUDA device; use --device cpu or auto")
-    return torch.device(device)
-
-
-def configure_threads(threads: int | None = None) -> int:
-    """Torch intra-op threads for training: 1 unless told otherwise.
-
-    The network is small; on a 2-core machine a second thread costs more in
-    synchronisation than it gains (see benchmarks/README.md).
-    """
-    n = threads or int(os.environ.get("AVGZSL_TORCH_THREADS", "1"))
-    torch.set_num_threads(n)
-    return n
-
-
-def test_predictions(model, data: ProtocolData, split: EvalSplit, beta: float) -> tuple[ev.GzslScores, pa.Table]:
+def split_predictions(model, data: ProtocolData, split: EvalSplit, beta: float) -> tuple[ev.GzslScores, pa.Table]:
     """Predictions for every test video, and the scores they imply."""
     dist = split_distances(model, data, split)
     true_cols = split.true_cols.to(dist.device)
@@ -84,21 +60,21 @@ def test_predictions(model, data: ProtocolData, split: EvalSplit, beta: float) -
 def stage1(data: ProtocolData, cfg: TrainConfig, on_epoch: Callable[[EpochRecord], None] | None = None
            ) -> tuple[StageResult, ev.GzslScores]:
     """Stage 1: train on stage_1_train, keep the best validation epoch; its β and scores."""
-    val = EvalSplit.of(data, "stage_1_val_seen", "stage_1_val_unseen")
-    result = train_stage(data, STAGE_1_TRAIN, val, cfg.epochs, cfg, select_best=True, on_epoch=on_epoch)
+    val = EvalSplit.of(data, VALIDATION)
+    result = train_stage(data, STAGE_1_TRAIN_SPLITS, val, cfg.epochs, cfg, select_best=True, on_epoch=on_epoch)
     return result, validate(result.model, data, val)
 
 
 def stage2(data: ProtocolData, cfg: TrainConfig, best_epoch: int,
            on_epoch: Callable[[EpochRecord], None] | None = None) -> StageResult:
     """Stage 2: retrain from scratch on train + validation for best_epoch + 1 epochs."""
-    val = EvalSplit.of(data, "stage_1_val_seen", "stage_1_val_unseen")
-    return train_stage(data, STAGE_2_TRAIN, val, best_epoch + 1, cfg, select_best=False, on_epoch=on_epoch)
+    val = EvalSplit.of(data, VALIDATION)
+    return train_stage(data, STAGE_2_TRAIN_SPLITS, val, best_epoch + 1, cfg, select_best=False, on_epoch=on_epoch)
 
 
 def final_test(model, data: ProtocolData, beta: float) -> tuple[ev.GzslScores, pa.Table]:
     """The stage-2 model on stage_2_test_seen + stage_2_test_unseen with the validation β."""
-    return test_predictions(model, data, EvalSplit.of(data, "stage_2_test_seen", "stage_2_test_unseen"), beta)
+    return split_predictions(model, data, EvalSplit.of(data, TEST), beta)
 
 
 def run_protocol(data: ProtocolData, cfg: TrainConfig,

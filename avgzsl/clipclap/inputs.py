@@ -1,33 +1,21 @@
 """Turn the features and classes tables into the tensors training needs.
 
 The ablations of the paper select the model's inputs: ``modality`` picks the
-audio-visual input (``both`` = concat(video, audio), video first) and ``text``
+audio-visual input (``both`` = concat(visual, audio), visual first) and ``text``
 picks which half of the class embedding ``w = concat(clip_text, clap_text)`` is
 used.  ``text_lookup`` chooses how a class finds its text embedding: ``name``
-(correct) or ``positional`` (the authors' defect, see METHOD.md).
+(correct) or ``positional`` (the authors' defect, see docs/method.md).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import torch
 
-Modality = Literal["both", "audio", "video"]
-TextSource = Literal["both", "clip", "clap"]
-TextLookup = Literal["name", "positional"]
-MODALITIES: tuple[str, ...] = ("both", "audio", "video")
-TEXT_SOURCES: tuple[str, ...] = ("both", "clip", "clap")
-TEXT_LOOKUPS: tuple[str, ...] = ("name", "positional")
-
-
-def vectors(table: pa.Table, column: str) -> np.ndarray:
-    """A fixed-size-list float column as an (N, D) float32 matrix."""
-    col = table.column(column).combine_chunks()
-    dim = col.type.list_size
-    return col.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(col), dim)
+from avgzsl.data.store import arrow_to_vectors
+from avgzsl.names import AUDIO, TEXT_LOOKUPS, TEXT_SOURCES, VISUAL, modality as canonical_modality
 
 
 @dataclass
@@ -73,7 +61,7 @@ def class_text(classes: pa.Table, text_source: str, text_lookup: str) -> tuple[n
         raise ValueError("class ids must be 0..C-1, one row per class")
     order = np.argsort(ids)
     names = [classes.column("class_name")[int(i)].as_py() for i in order]
-    parts = {"clip": vectors(classes, "clip_text"), "clap": vectors(classes, "clap_text")}
+    parts = {"clip": arrow_to_vectors(classes.column("clip_text")), "clap": arrow_to_vectors(classes.column("clap_text"))}
     w = np.concatenate([parts["clip"], parts["clap"]], axis=1) if text_source == "both" else parts[text_source]
     if text_lookup == "positional":
         # The authors' defect: the text dict sorted by readable name, indexed by class id.
@@ -87,8 +75,7 @@ def class_text(classes: pa.Table, text_source: str, text_lookup: str) -> tuple[n
 def build_protocol_data(features: pa.Table, classes: pa.Table, modality: str = "both",
                         text_source: str = "both", text_lookup: str = "name") -> ProtocolData:
     """Select the ablation's inputs and look every class's text embedding up."""
-    if modality not in MODALITIES:
-        raise ValueError(f"modality must be one of {MODALITIES}, got {modality!r}")
+    modality = canonical_modality(modality)
     text, names = class_text(classes, text_source, text_lookup)
     id_of = {name: i for i, name in enumerate(names)}
     class_col = features.column("class_name").to_pylist()
@@ -96,8 +83,8 @@ def build_protocol_data(features: pa.Table, classes: pa.Table, modality: str = "
     if unknown:
         raise ValueError(f"videos of classes missing from the classes table: {unknown[:5]}")
     labels = np.fromiter((id_of[c] for c in class_col), dtype=np.int64, count=len(class_col))
-    parts = {"video": vectors(features, "video"), "audio": vectors(features, "audio")}
-    x = np.concatenate([parts["video"], parts["audio"]], axis=1) if modality == "both" else parts[modality]
+    parts = {VISUAL: arrow_to_vectors(features.column(VISUAL)), AUDIO: arrow_to_vectors(features.column(AUDIO))}
+    x = np.concatenate([parts[VISUAL], parts[AUDIO]], axis=1) if modality == "both" else parts[modality]
     return ProtocolData(
         inputs=torch.from_numpy(np.array(x, dtype=np.float32, order="C")),
         labels=torch.from_numpy(labels),

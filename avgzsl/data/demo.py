@@ -11,7 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from avgzsl.data.store import write_text_atomic
+from avgzsl.data.store import atomic_path, write_text_atomic
 
 # (class name, lavfi colour, tone Hz)
 CLASSES = [
@@ -36,9 +36,8 @@ def _make_video(path: Path, colour: str, tone: int, variant: int, audio: bool = 
     args += ["-vf", f"noise=alls={10 + 5 * variant}:allf=t", "-c:v", "libx264", "-preset", "ultrafast",
              "-pix_fmt", "yuv420p"]
     args += ["-c:a", "aac", "-shortest"] if audio else ["-an"]
-    tmp = path.with_name(f".{path.name}.tmp.mp4")
-    subprocess.run(args + [os.fspath(tmp)], check=True, capture_output=True)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        subprocess.run(args + [os.fspath(tmp)], check=True, capture_output=True)
 
 
 def make_demo_dataset(dest: Path, name: str = "demo") -> Path:

@@ -1,0 +1,1 @@
+"""ClipClap: the network, its training, the two-stage protocol, evaluation and the report (docs/method.md)."""

@@ -1,0 +1,1 @@
+"""Experiments: the run specification, sweeps over its settings, and the results tables."""

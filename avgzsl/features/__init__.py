@@ -1,0 +1,1 @@
+"""Features: per-shard CLIP/CLAP vectors, class text embeddings, the dataset's feature tables."""

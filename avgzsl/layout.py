@@ -1,0 +1,188 @@
+"""Every path of the state folder, in one place.
+
+The state folder is ``./.avgzsl`` in the working directory, or ``$AVGZSL_HOME``::
+
+    dagster/                 DAGSTER_HOME: the instance (SQLite) and dagster.yaml
+    mlflow/mlflow.db         the MLflow tracking store; mlflow/artifacts/ its artifacts
+    models/                  encoder checkpoints fetched through the hub client
+    data/<dataset>/          manifest, media store, ledgers, per-shard features,
+                             published/ and extracted/ feature tables
+    runs/<dataset>/<run>/    stage models, stage summaries, the default report folder
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from avgzsl.data.datasets import DatasetSpec, shard_key
+from avgzsl.names import FEATURE_SOURCES
+
+DAGSTER_YAML = """\
+# Written by avgzsl; edit freely (it is not overwritten once present).
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+  pools:
+    default_limit: 1  # the `gpu` pool of the encoder steps: one at a time
+"""
+
+
+def safe_name(name: str) -> str:
+    """A folder name for a user-given key: never a path, never an option."""
+    clean = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".-") or "x"
+    if clean != name:
+        clean = f"{clean[:48]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return clean
+
+
+@dataclass(frozen=True)
+class StateLayout:
+    home: Path
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike | None = None) -> "StateLayout":
+        chosen = home or os.environ.get("AVGZSL_HOME") or Path.cwd() / ".avgzsl"
+        return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.home / "mlflow"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.mlflow_dir / "artifacts"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    def dataset(self, dataset: str) -> "DatasetPaths":
+        return DatasetPaths(self.data_dir / safe_name(dataset))
+
+    def run(self, dataset: str, run_key: str) -> "RunFiles":
+        return RunFiles(self.runs_dir / safe_name(dataset) / safe_name(run_key))
+
+    def prepare(self) -> "StateLayout":
+        """Create the folders and a Dagster instance config with telemetry off."""
+        for d in (self.dagster_home, self.mlflow_artifacts, self.data_dir, self.runs_dir, self.models_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        cfg = self.dagster_home / "dagster.yaml"
+        if not cfg.exists():
+            cfg.write_text(DAGSTER_YAML)
+        return self
+
+    def activate(self) -> "StateLayout":
+        """Point this process's Dagster and MLflow at the state folder."""
+        self.prepare()
+        os.environ["AVGZSL_HOME"] = str(self.home)
+        os.environ["DAGSTER_HOME"] = str(self.dagster_home)
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        os.environ.setdefault("DO_NOT_TRACK", "true")
+        return self
+
+
+@dataclass(frozen=True)
+class DatasetPaths:
+    """Where one dataset's manifest, media, ledgers and features live."""
+
+    root: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.parquet"
+
+    @property
+    def spec(self) -> Path:
+        return self.root / "dataset.json"
+
+    @property
+    def class_split(self) -> Path:
+        return self.root / "class-split"
+
+    @property
+    def media(self) -> Path:
+        return self.root / "media"
+
+    @property
+    def silence(self) -> Path:
+        return self.media / "silence.wav"
+
+    def ledger(self, stage: str, shard: str) -> Path:
+        return self.root / "ledgers" / stage / f"{shard}.parquet"
+
+    def feature_shard(self, stream: str, shard: str) -> Path:
+        return self.root / "features" / stream / f"{shard}.parquet"
+
+    def feature_tables(self, source: str) -> tuple[Path, Path]:
+        """(features.parquet, classes.parquet) of a feature source: published or extracted."""
+        if source not in FEATURE_SOURCES:
+            raise ValueError(f"features must be one of {', '.join(FEATURE_SOURCES)}; got {source!r}")
+        return self.root / source / "features.parquet", self.root / source / "classes.parquet"
+
+    def class_split_dir(self, spec: DatasetSpec) -> Path:
+        return self.class_split if spec.benchmark else Path(spec.root) / "class-split"
+
+    def read_spec(self) -> DatasetSpec:
+        if not self.spec.exists():
+            raise FileNotFoundError(f"{self.spec} is missing: materialize video_manifest for this dataset first")
+        return DatasetSpec.from_json(self.spec.read_text())
+
+    def read_manifest(self) -> pl.DataFrame:
+        if not self.manifest.exists():
+            raise FileNotFoundError(f"{self.manifest} is missing: materialize video_manifest for this dataset first")
+        return pl.read_parquet(self.manifest)
+
+    def shard_rows(self, shard: int) -> pl.DataFrame:
+        return self.read_manifest().filter(pl.col("shard") == shard)
+
+    def shard_keys(self, dataset: str) -> list[str]:
+        shards = pl.read_parquet(self.manifest, columns=["shard"])["shard"].unique().sort().to_list()
+        return [shard_key(dataset, s) for s in shards]
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """Files of one training run: stage models and summaries, the default report folder."""
+
+    root: Path
+
+    def stage_model(self, stage: int) -> Path:
+        return self.root / f"stage{stage}_model.safetensors"
+
+    def stage_summary(self, stage: int) -> Path:
+        return self.root / f"stage{stage}.json"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / "report"
+
+    def read_summary(self, stage: int) -> dict:
+        path = self.stage_summary(stage)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} is missing: materialize clipclap_stage{stage} of this run first")
+        return json.loads(path.read_text())
