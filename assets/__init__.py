@@ -3,25 +3,28 @@
 Jobs, schedules, sensors and the CLI's ``--until`` select assets through ``STAGES``;
 nothing else lists asset names.
 """
-from assets.evaluation import gzsl_evaluation
+from assets.evaluation import gzsl_evaluation, gzsl_results
 from assets.features import audio_features, class_embeddings, extracted_features, visual_features
 from assets.media import media_split, raw_videos, video_manifest
 from assets.published import published_features
 from assets.training import clipclap_stage1, clipclap_stage2
 
-# Stage → its assets, in pipeline order.  The first three run per shard, the rest per dataset.
+# Stage → its assets, in pipeline order.  Shard stages run per shard, ``embeddings`` per dataset,
+# ``train`` and ``evaluate`` per run (dataset × variant), ``results`` per dataset.
 STAGES = {
     "manifest": (video_manifest,),
     "download": (raw_videos,),
     "split": (media_split,),
     "features": (visual_features, audio_features),
-    "embeddings": (class_embeddings,),
-    "train": (extracted_features, clipclap_stage1, clipclap_stage2),
+    "embeddings": (class_embeddings, extracted_features),
+    "published": (published_features,),
+    "train": (clipclap_stage1, clipclap_stage2),
     "evaluate": (gzsl_evaluation,),
+    "results": (gzsl_results,),
 }
 SHARD_STAGES = ("download", "split", "features")
-PUBLISHED = (published_features, clipclap_stage1, clipclap_stage2, gzsl_evaluation)
-ALL_ASSETS = list(dict.fromkeys([a for stage in STAGES.values() for a in stage] + list(PUBLISHED)))
+RUN_STAGES = ("train", "evaluate")
+ALL_ASSETS = [a for stage in STAGES.values() for a in stage]
 
 
 def asset_names(*stages: str) -> list[str]:

@@ -1,46 +1,36 @@
-"""Evaluation of a trained run: metrics.json, predictions.parquet and the HTML report."""
-
-from pathlib import Path
-from typing import Optional
+"""Evaluation of a trained run (metrics.json, predictions.parquet, report.html), and the results tables."""
 
 import dagster as dg
-from pydantic import Field
 
-from assets.partitions import dataset_partitions
+from assets.partitions import BY_DATASET, dataset_partitions, run_partitions, spec_of
 from assets.training import clipclap_stage1, clipclap_stage2
-from assets.training_config import TrainingConfig
 from avgzsl.clipclap.evaluation import evaluate_run, feature_provenance
 from avgzsl.clipclap.report import markdown_table
-from resources import MlflowResource, StateResource
+from avgzsl.experiments.results import markdown, paper_tables, results_table, runs_table, write_results
+from avgzsl.experiments.runs import feature_tables, finished_runs, protocol_data
+from resources import MlflowResource, StateResource, TrainingResource
 
 
-class EvaluationConfig(TrainingConfig):
-    report_dir: Optional[str] = Field(default=None, description="where metrics.json, predictions.parquet and "
-                                                                "report.html go; default: the run's report/ folder")
-
-
-@dg.asset(partitions_def=dataset_partitions, group_name="evaluation", deps=[clipclap_stage1, clipclap_stage2],
+@dg.asset(partitions_def=run_partitions, group_name="evaluation", deps=[clipclap_stage1, clipclap_stage2],
           kinds={"html", "mlflow"}, owners=["team:avgzsl"],
           description="GZSL test of the stage-2 model with the β chosen on validation: S, U, HM, ZSL, "
-                      "per-class recall, predictions and a report.")
-def gzsl_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig, state: StateResource,
-                    mlflow: MlflowResource) -> dg.MaterializeResult:
-    dataset, layout = context.partition_key, state.layout()
-    spec = config.spec(dataset)
-    files = config.run_files(layout, spec)
+                      "per-class recall, predictions and a report, in the run's report/ folder.")
+def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
+                    training: TrainingResource) -> dg.MaterializeResult:
+    spec, layout = spec_of(context), state.layout()
+    files = layout.run(spec.dataset, spec.variant)
     summaries = {1: files.read_summary(1), 2: files.read_summary(2)}
-    data = config.load_data(layout, spec)
-    out_dir = Path(config.report_dir).expanduser().resolve() if config.report_dir else files.report_dir
-    provenance = feature_provenance(layout.dataset(dataset).feature_tables(spec.features)[0])
-    outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, spec.settings(), dataset,
-                           out_dir, provenance)
-    numeric = {k: v for k, v in outputs.metrics.items() if isinstance(v, (int, float))}
-    with mlflow.run(dataset, context, run_id=summaries[1]["mlflow_run_id"]) as run:
+    data = protocol_data(layout, spec, training.setup())
+    provenance = feature_provenance(feature_tables(layout, spec)[0])
+    outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, spec.settings(),
+                           spec.dataset, files.report_dir, provenance, variant=spec.variant)
+    numeric = {k: v for k, v in outputs.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    with mlflow.run(spec.dataset, context, run_id=summaries[1]["mlflow_run_id"]) as run:
         tracker = mlflow.client()
         tracker.log_metrics({k: float(v) for k, v in numeric.items()})
-        tracker.log_artifacts(str(out_dir), artifact_path="report")
+        tracker.log_artifacts(str(files.report_dir), artifact_path="report")
         logged = mlflow.log_clipclap(str(files.stage_model(2)), "clipclap_stage2", int(data.inputs.shape[1]))
-        registry = mlflow.register_best(dataset, logged.model_uri, run.info.run_id, "test_hm",
+        registry = mlflow.register_best(spec.dataset, logged.model_uri, run.info.run_id, "test_hm",
                                         outputs.metrics["test_hm"])
     m = outputs.metrics
     context.log.info(f"test HM {m['test_hm']:.4f} (S {m['test_seen']:.4f}, U {m['test_unseen']:.4f}), "
@@ -54,5 +44,25 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig,
         "report": dg.MetadataValue.path(str(outputs.report_path)),
         "metrics_path": dg.MetadataValue.path(str(outputs.metrics_path)),
         "predictions_path": dg.MetadataValue.path(str(outputs.predictions_path)),
-        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, dataset)),
+        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, spec.dataset)),
+    })
+
+
+@dg.asset(partitions_def=dataset_partitions, group_name="evaluation", kinds={"parquet", "html"},
+          deps=[dg.AssetDep(gzsl_evaluation, partition_mapping=BY_DATASET)], owners=["team:avgzsl"],
+          description="The paper's tables over every evaluated run of the dataset: main result, modality, text "
+                      "and lookup ablations, each cell mean ± std over seeds (n), the paper's numbers beside.")
+def gzsl_results(context: dg.AssetExecutionContext, state: StateResource) -> dg.MaterializeResult:
+    dataset, layout = context.partition_key, state.layout()
+    rows = finished_runs(layout, dataset)
+    if not rows:
+        raise dg.Failure(f"no evaluated runs of dataset {dataset!r} yet: materialize gzsl_evaluation first")
+    runs = runs_table(rows)
+    paths = write_results(layout.results_dir(dataset), runs, dataset)
+    return dg.MaterializeResult(metadata={
+        "runs": runs.height, "variants": results_table(runs).height,
+        "tables": dg.MetadataValue.md(markdown(paper_tables(results_table(runs), dataset))),
+        "results_path": dg.MetadataValue.path(str(paths["results"])),
+        "runs_path": dg.MetadataValue.path(str(paths["runs"])),
+        "report": dg.MetadataValue.path(str(paths["html"])),
     })

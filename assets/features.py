@@ -1,8 +1,8 @@
 """CLIP/CLAP features per shard, class text embeddings, and the dataset's extracted feature tables."""
 import dagster as dg
 
-from assets.media import ALL, run_shards
 from assets.partitions import dataset_partitions, shard_partitions
+from assets.shards import ALL, run_shards
 from avgzsl.data.datasets import shard_key
 from avgzsl.features.class_embeddings import build_class_embeddings
 from avgzsl.features.shards import encode_audio_shard, encode_visual_shard
@@ -18,6 +18,10 @@ def _split_rows(paths: DatasetPaths, key: str) -> list[dict]:
     if not ledger.exists():
         raise FileNotFoundError(f"{ledger} is missing: materialize media_split for shard {key} first")
     return read_ledger(ledger)
+
+
+def _counts(out) -> tuple[int, int, int]:
+    return (0 if out.skipped else out.encoded), len(out.failed), (out.encoded if out.skipped else 0)
 
 
 def _feature_result(done: list, encoder) -> dg.MaterializeResult:
@@ -46,7 +50,7 @@ def visual_features(context: dg.AssetExecutionContext, state: StateResource, med
         return encode_visual_shard(encoder, _split_rows(paths, key), paths.feature_shard(VISUAL, key),
                                    visual_encoder.prefetch_workers)
 
-    return _feature_result(run_shards(context, state, media, work, parallel=1), encoder)
+    return _feature_result(run_shards(context, state, media, "encode visual", work, _counts, parallel=1), encoder)
 
 
 @dg.asset(partitions_def=shard_partitions, group_name="features", kinds={"pytorch", "parquet"},
@@ -62,7 +66,7 @@ def audio_features(context: dg.AssetExecutionContext, state: StateResource, medi
         return encode_audio_shard(encoder, _split_rows(paths, key), paths.feature_shard(AUDIO, key),
                                   paths.silence, audio_encoder.prefetch_workers)
 
-    return _feature_result(run_shards(context, state, media, work, parallel=1), encoder)
+    return _feature_result(run_shards(context, state, media, "encode audio", work, _counts, parallel=1), encoder)
 
 
 @dg.asset(partitions_def=dataset_partitions, group_name="features", kinds={"pytorch", "parquet"},

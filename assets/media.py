@@ -1,19 +1,18 @@
 """The video half of the DAG: manifest → raw_videos (download) → media_split (frames + audio)."""
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import dagster as dg
 from pydantic import Field
 
 from assets.partitions import dataset_partitions, shard_partitions
-from avgzsl.data.datasets import build_manifest, load_dataset_spec, parse_shard_key
+from assets.shards import ALL, run_shards, status_counts
+from avgzsl.data.datasets import build_manifest, load_dataset_spec
 from avgzsl.data.split_files import fetch_class_splits
 from avgzsl.data.store import write_parquet_atomic, write_text_atomic
 from avgzsl.media.shards import download_shard, split_shard, stage_summary
 from resources import MediaResource, StateResource
 
-ALL = dg.AllPartitionMapping()
 
 
 class ManifestConfig(dg.Config):
@@ -59,23 +58,6 @@ def video_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, st
     })
 
 
-def run_shards(context, state: StateResource, media: MediaResource, work: Callable,
-                parallel: Optional[int] = None) -> list:
-    """Run ``work(spec, paths, shard_index, settings)`` for every shard of this run, a few at a time."""
-    keys = context.partition_keys
-    settings = media.settings()
-
-    def one(key: str):
-        dataset, index = parse_shard_key(key)
-        paths = state.layout().dataset(dataset)
-        out = work(paths.read_spec(), paths, index, settings)
-        context.log.info(f"{key}: done")
-        return key, paths, out
-
-    with ThreadPoolExecutor(max(1, parallel or media.parallel_shards)) as pool:
-        return list(pool.map(one, keys))
-
-
 def _shard_result(stage: str, done: list, max_failure_rate: float, extra: dict) -> dg.MaterializeResult:
     by_dataset: dict = {}
     for key, paths, _ in done:
@@ -115,7 +97,7 @@ def _failure_check(asset: str) -> list:
                       "a ledger row per video (ok / failed with the reason / skipped when already there).")
 def raw_videos(context: dg.AssetExecutionContext, config: ShardCheckConfig, state: StateResource,
                media: MediaResource) -> dg.MaterializeResult:
-    done = run_shards(context, state, media, download_shard)
+    done = run_shards(context, state, media, "download", download_shard, status_counts)
     return _shard_result("download", done, config.max_failure_rate, {})
 
 
@@ -126,6 +108,6 @@ def raw_videos(context: dg.AssetExecutionContext, config: ShardCheckConfig, stat
                       "encoder's rate (WAV), by batched ffmpeg with seeking; a ledger row per video.")
 def media_split(context: dg.AssetExecutionContext, config: ShardCheckConfig, state: StateResource,
                 media: MediaResource) -> dg.MaterializeResult:
-    done = run_shards(context, state, media, split_shard)
+    done = run_shards(context, state, media, "split", split_shard, lambda out: status_counts(out[0]))
     not_downloaded = sum(out[1] for _, _, out in done)
     return _shard_result("split", done, config.max_failure_rate, {"not_downloaded": not_downloaded})

@@ -1,6 +1,29 @@
-"""Partitions: one per dataset (``ucf``, or a custom name), and one per shard of a dataset's videos."""
+"""Partitions: datasets, shards of a dataset's videos, and training runs (dataset × variant).
+
+* ``dataset``: ``ucf``, ``activitynet``, ``vggsound`` or a custom dataset's name;
+* ``shard``: ``<dataset>-<NNNN>``; ``video_manifest`` registers a dataset's shards;
+* ``variant``: a run specification's key (:class:`avgzsl.experiments.spec.RunSpec`),
+  e.g. ``published_both_both_name_s42``; a training run is the multi-partition
+  ``dataset × variant``, so every ablation and seed has its own lineage and staleness.
+"""
 import dagster as dg
 
+from avgzsl.experiments.spec import RunSpec
+
 dataset_partitions = dg.DynamicPartitionsDefinition(name="dataset")
-# Keys are "<dataset>-<NNNN>"; video_manifest adds a dataset's shards when it runs.
 shard_partitions = dg.DynamicPartitionsDefinition(name="shard")
+variant_partitions = dg.DynamicPartitionsDefinition(name="variant")
+run_partitions = dg.MultiPartitionsDefinition({"dataset": dataset_partitions, "variant": variant_partitions})
+
+# A run partition's upstream/downstream dataset partition.
+BY_DATASET = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="dataset")
+
+
+def run_partition_key(spec: RunSpec) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"dataset": spec.dataset, "variant": spec.variant})
+
+
+def spec_of(context: dg.AssetExecutionContext) -> RunSpec:
+    """The run specification a run partition names."""
+    keys = context.partition_key.keys_by_dimension
+    return RunSpec.from_variant(keys["dataset"], keys["variant"])

@@ -1,24 +1,34 @@
-"""Two-stage ClipClap training: stage 1 (model selection, β) and stage 2 (retrain)."""
+"""Two-stage ClipClap training, one run partition (dataset × variant) at a time.
+
+The run specification comes from the partition key (``RunSpec.from_variant``), so a
+run's identity is never repeated in run config.
+"""
 
 import dataclasses
 
 import dagster as dg
 
-from assets.partitions import dataset_partitions
+from assets.features import extracted_features
+from assets.partitions import BY_DATASET, run_partitions, spec_of
 from assets.published import published_features
-from assets.training_config import TrainingConfig
 from avgzsl.clipclap.checkpoints import save_model
 from avgzsl.clipclap.protocol import stage1, stage2
 from avgzsl.clipclap.train import EpochRecord, StageResult
 from avgzsl.data.store import write_json_atomic
-from resources import MlflowResource, StateResource
+from avgzsl.experiments.runs import feature_tables, inputs_digest, protocol_data, start_run
+from avgzsl.experiments.spec import RunSpec
+from avgzsl.layout import RunFiles
+from avgzsl.progress import emit
+from resources import MlflowResource, StateResource, TrainingResource
 
 
-def _epoch_logger(context: dg.AssetExecutionContext, mlflow, stage: str):
+def _epoch_logger(context: dg.AssetExecutionContext, mlflow, stage: str, spec: RunSpec, epochs: int):
     def log(record: EpochRecord) -> None:
         values = dataclasses.asdict(record)
         step = values.pop("epoch")
         mlflow.log_metrics({f"{stage}_{k}": float(v) for k, v in values.items()}, step=step)
+        emit("epoch", dataset=spec.dataset, variant=spec.variant, stage=stage, epoch=step + 1, epochs=epochs,
+             loss=record.loss, val_hm=record.val_hm)
         context.log.info(f"{stage} epoch {step}: loss {record.loss:.4f}, val HM {record.val_hm:.4f} "
                          f"(S {record.val_seen:.4f}, U {record.val_unseen:.4f}, β {record.val_beta:.3f}), "
                          f"{record.seconds:.1f} s")
@@ -32,29 +42,34 @@ def _history_md(result: StageResult) -> str:
     return "\n".join(rows)
 
 
-def _save_stage(files, stage: int, result: StageResult, extra: dict) -> None:
+def _save_stage(files: RunFiles, stage: int, result: StageResult, extra: dict) -> None:
     save_model(result.model, files.stage_model(stage), extra={"stage": str(stage)})
     summary = {"best_epoch": result.best_epoch, "history": [dataclasses.asdict(r) for r in result.history], **extra}
     write_json_atomic(summary, files.stage_summary(stage))
 
 
-@dg.asset(partitions_def=dataset_partitions, group_name="training", deps=[published_features, "extracted_features"],
-          kinds={"pytorch", "mlflow"}, owners=["team:avgzsl"],
+_DEPS = [dg.AssetDep(published_features, partition_mapping=BY_DATASET),
+         dg.AssetDep(extracted_features, partition_mapping=BY_DATASET)]
+
+
+@dg.asset(partitions_def=run_partitions, group_name="training", deps=_DEPS, kinds={"pytorch", "mlflow"},
+          owners=["team:avgzsl"],
           description="Stage 1: train on stage_1_train, keep the epoch with the best validation HM; "
                       "its calibration β is chosen on validation.")
-def clipclap_stage1(context: dg.AssetExecutionContext, config: TrainingConfig, state: StateResource,
-                    mlflow: MlflowResource) -> dg.MaterializeResult:
-    dataset, layout = context.partition_key, state.layout()
-    spec = config.spec(dataset)
-    files = config.run_files(layout, spec)
-    data = config.load_data(layout, spec)
-    with mlflow.run(dataset, context, run_name=spec.variant) as run:
+def clipclap_stage1(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
+                    training: TrainingResource) -> dg.MaterializeResult:
+    spec, layout = spec_of(context), state.layout()
+    files = layout.run(spec.dataset, spec.variant)
+    start_run(files)
+    data = protocol_data(layout, spec, training.setup())
+    digest = inputs_digest(feature_tables(layout, spec))
+    with mlflow.run(spec.dataset, context, run_name=spec.variant) as run:
         tracker = mlflow.client()
-        tracker.log_params({**spec.settings(), "input_dim": data.inputs.shape[1],
+        tracker.log_params({**spec.settings(), "variant": spec.variant, "input_dim": data.inputs.shape[1],
                             "text_dim": data.text.shape[1], "device": str(data.inputs.device)})
-        result, val = stage1(data, spec.train_config(str(data.inputs.device)), _epoch_logger(context, tracker, "stage1"))
+        result, val = stage1(data, spec.train_config(str(data.inputs.device)), _epoch_logger(context, tracker, "stage1", spec, spec.epochs))
         val_scores = {"seen": val.seen, "unseen": val.unseen, "hm": val.hm, "zsl": val.zsl, "beta": val.beta}
-        _save_stage(files, 1, result, {"val": val_scores, "settings": spec.settings(),
+        _save_stage(files, 1, result, {"val": val_scores, "settings": spec.settings(), "inputs": digest,
                                        "mlflow_run_id": run.info.run_id})
         tracker.log_artifact(str(files.stage_model(1)), artifact_path="models")
         tracker.log_metrics({"best_epoch": result.best_epoch, **{f"val_{k}": v for k, v in val_scores.items()}})
@@ -63,24 +78,23 @@ def clipclap_stage1(context: dg.AssetExecutionContext, config: TrainingConfig, s
         "epochs": dg.MetadataValue.md(_history_md(result)),
         "model_path": dg.MetadataValue.path(str(files.stage_model(1))),
         "mlflow_run_id": run.info.run_id,
-        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, dataset)),
+        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, spec.dataset)),
     })
 
 
-@dg.asset(partitions_def=dataset_partitions, group_name="training", deps=[clipclap_stage1],
-          kinds={"pytorch", "mlflow"}, owners=["team:avgzsl"],
+@dg.asset(partitions_def=run_partitions, group_name="training", deps=[clipclap_stage1], kinds={"pytorch", "mlflow"},
+          owners=["team:avgzsl"],
           description="Stage 2: retrain from scratch on stage_1_train + validation for best_epoch + 1 epochs.")
-def clipclap_stage2(context: dg.AssetExecutionContext, config: TrainingConfig, state: StateResource,
-                    mlflow: MlflowResource) -> dg.MaterializeResult:
-    dataset, layout = context.partition_key, state.layout()
-    spec = config.spec(dataset)
-    files = config.run_files(layout, spec)
+def clipclap_stage2(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
+                    training: TrainingResource) -> dg.MaterializeResult:
+    spec, layout = spec_of(context), state.layout()
+    files = layout.run(spec.dataset, spec.variant)
     first = files.read_summary(1)
-    data = config.load_data(layout, spec)
-    with mlflow.run(dataset, context, run_id=first["mlflow_run_id"]) as run:
+    data = protocol_data(layout, spec, training.setup())
+    with mlflow.run(spec.dataset, context, run_id=first["mlflow_run_id"]) as run:
         tracker = mlflow.client()
         result = stage2(data, spec.train_config(str(data.inputs.device)), first["best_epoch"],
-                        _epoch_logger(context, tracker, "stage2"))
+                        _epoch_logger(context, tracker, "stage2", spec, first["best_epoch"] + 1))
         _save_stage(files, 2, result, {"mlflow_run_id": run.info.run_id})
         tracker.log_artifact(str(files.stage_model(2)), artifact_path="models")
         tracker.log_metric("stage2_epochs", len(result.history))
@@ -88,5 +102,5 @@ def clipclap_stage2(context: dg.AssetExecutionContext, config: TrainingConfig, s
         "epochs_trained": len(result.history),
         "epochs": dg.MetadataValue.md(_history_md(result)),
         "model_path": dg.MetadataValue.path(str(files.stage_model(2))),
-        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, dataset)),
+        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, spec.dataset)),
     })

@@ -7,7 +7,8 @@ The state folder is ``./.avgzsl`` in the working directory, or ``$AVGZSL_HOME``:
     models/                  encoder checkpoints fetched through the hub client
     data/<dataset>/          manifest, media store, ledgers, per-shard features,
                              published/ and extracted/ feature tables
-    runs/<dataset>/<run>/    stage models, stage summaries, the default report folder
+    runs/<dataset>/<variant>/  stage models, stage summaries, the run's report folder
+    results/<dataset>/       the paper's tables over every finished run (runs/results.parquet, html)
 """
 from __future__ import annotations
 
@@ -83,8 +84,14 @@ class StateLayout:
     def dataset(self, dataset: str) -> "DatasetPaths":
         return DatasetPaths(self.data_dir / safe_name(dataset))
 
-    def run(self, dataset: str, run_key: str) -> "RunFiles":
-        return RunFiles(self.runs_dir / safe_name(dataset) / safe_name(run_key))
+    def dataset_runs(self, dataset: str) -> Path:
+        return self.runs_dir / safe_name(dataset)
+
+    def run(self, dataset: str, variant: str) -> "RunFiles":
+        return RunFiles(self.dataset_runs(dataset) / safe_name(variant))
+
+    def results_dir(self, dataset: str) -> Path:
+        return self.home / "results" / safe_name(dataset)
 
     def prepare(self) -> "StateLayout":
         """Create the folders and a Dagster instance config with telemetry off."""

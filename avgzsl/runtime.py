@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+
+from avgzsl.errors import UserError
 
 THREADS_ENV = "AVGZSL_TORCH_THREADS"
 
 
-class DeviceError(RuntimeError):
+class DeviceError(UserError, RuntimeError):
     """A device was asked for that this machine does not have; the message says what to use."""
 
 
@@ -31,14 +34,39 @@ def resolve_device(device: str = "auto") -> str:
     raise DeviceError(f"Unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'.")
 
 
-def configure_threads(threads: int | None = None) -> int:
-    """Torch intra-op threads for training: ``threads``, else ``$AVGZSL_TORCH_THREADS``, else 1.
+def free_cores() -> int:
+    """Cores not busy now: the machine's cores less the last minute's load (at least 1)."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = round(os.getloadavg()[0])
+    except OSError:
+        busy = 0
+    return max(1, cores - busy)
 
-    The network is small; on a 2-core machine a second thread costs more in
-    synchronisation than it gains (see benchmarks/README.md).
-    """
+
+def configure_threads(threads: int | None = None) -> int:
+    """Torch intra-op threads: ``threads``, else ``$AVGZSL_TORCH_THREADS``, else the free cores."""
     import torch
 
-    n = threads or int(os.environ.get(THREADS_ENV, "1"))
+    n = threads or int(os.environ.get(THREADS_ENV, "0")) or free_cores()
     torch.set_num_threads(n)
     return n
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How runs execute: at most ``parallel`` at once, ``threads`` torch threads each, on ``device``.
+
+    0 means automatic: as many runs as free cores (at most the number of runs), and the
+    free cores shared among them (``$AVGZSL_TORCH_THREADS`` wins over that).
+    """
+
+    parallel: int = 0
+    threads: int = 0
+    device: str = "auto"
+
+    def resolve(self, n_runs: int) -> tuple[int, int]:
+        free = free_cores()
+        parallel = self.parallel or max(1, min(n_runs, free))
+        threads = self.threads or int(os.environ.get(THREADS_ENV, "0")) or max(1, free // parallel)
+        return parallel, threads

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(os.environ.get("AVGZSL_BENCH_DIR", "/tmp/avgzsl_bench"))
-# The paper's UCF settings (METHOD.md, "Training").
+# The paper's UCF settings (docs/method.md, "Training").
 UCF_EPOCHS, UCF_LR = 20, 7e-5
 
 

@@ -1,6 +1,6 @@
 """Authors-style baseline: the ClipClap training and evaluation *as the authors' code runs it*.
 
-This is **our re-implementation**, written from METHOD.md and from a description of the code paths
+This is **our re-implementation**, written from docs/method.md and from a description of the code paths
 of the authors' repository (github.com/dkurzend/ClipClap-GZSL); it is not their code, and it has not
 been checked against a run of their code.  Its purpose is to be a stand-in for their code on the
 same feature files: the same network and losses, the same data pipeline and its costs, the same

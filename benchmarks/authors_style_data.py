@@ -74,7 +74,7 @@ def build_splits(features: pa.Table, classes: pa.Table, text_lookup: str = "name
     id_of = {n: i for i, n in enumerate(names)}
     labels = np.array([id_of[c] for c in features.column("class_name").to_pylist()], dtype=np.int64)
     split_col = np.asarray(features.column("split").to_pylist(), dtype=object)
-    audio, video = _vectors(features, "audio"), _vectors(features, "video")
+    audio, video = _vectors(features, "audio"), _vectors(features, "visual")  # our column; "video" in their code
     urls = np.asarray(features.column("video_id").to_pylist())
 
     def ids_of(*splits):

@@ -28,14 +28,11 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_jpegs(folder: Path, n: int, width: int, height: int) -> list[str]:
@@ -157,12 +154,11 @@ def run_audio(args, tmp: Path):
     from avgzsl.encoders.hf_offline import apply_hub_env, cached_hub_file
 
     if not cached_hub_file("roberta-base", "vocab.json", [None]):
-        # No real roberta-base tokenizer here: use the test fixture's fake hub cache. Only the
+        # No real roberta-base tokenizer here: use the offline stand-in hub cache. Only the
         # text branch becomes tiny; the audio tower timed here is the real HTSAT-tiny.
-        sys.path.insert(0, str(ROOT / "tests" / "core"))
-        from encoder_fixtures import fake_hf_cache
+        from avgzsl.encoders.standin_hub import build_standin_hub
 
-        apply_hub_env(offline=True, hub_cache=fake_hf_cache(tmp / "hub", with_model_weights=False))
+        apply_hub_env(offline=True, hub_cache=build_standin_hub(tmp / "hub", with_model_weights=False))
     enc = build_audio_encoder(AudioEncoderSpec(weights="random", device="cpu", batch_size=args.audio_batch))
     paths = make_wavs(tmp, args.clips, args.seconds, enc.sample_rate)
     prepared = np.stack([enc.read_audio(p) for p in paths])

@@ -43,10 +43,11 @@ from _common import BENCH_DIR, UCF_EPOCHS, UCF_LR, load_tables, machine_notes, p
 def bare_loop(data, steps: int, epochs: int, lr: float, fused: bool, seed: int = 42) -> list[float]:
     """Seconds per epoch of a bare loop over pre-gathered batches (the same network and losses)."""
     from avgzsl.clipclap.model import ClipClapConfig, build_model
-    from avgzsl.clipclap.train import STAGE_1_TRAIN, BalancedSampler
+    from avgzsl.clipclap.train import BalancedSampler
+    from avgzsl.names import STAGE_1_TRAIN_SPLITS
 
     torch.manual_seed(seed)
-    rows = data.rows(*STAGE_1_TRAIN)
+    rows = data.rows(*STAGE_1_TRAIN_SPLITS)
     class_ids = torch.unique(data.labels[rows])
     class_w = data.text[class_ids]
     sampler = BalancedSampler(data.labels[rows], torch.Generator().manual_seed(seed))
@@ -69,11 +70,12 @@ def bare_loop(data, steps: int, epochs: int, lr: float, fused: bool, seed: int =
 
 def ours_epochs(data, epochs: int, lr: float, logging_pass: bool, batches: int) -> list[float]:
     """Seconds per epoch of our ``train_stage`` (stage 1: training + per-epoch validation)."""
-    from avgzsl.clipclap.train import STAGE_1_TRAIN, EvalSplit, TrainConfig, train_stage
+    from avgzsl.clipclap.train import EvalSplit, TrainConfig, train_stage
+    from avgzsl.names import STAGE_1_TRAIN_SPLITS, VALIDATION
 
     cfg = TrainConfig(epochs=epochs, lr=lr, logging_pass=logging_pass, batches_per_epoch=batches)
-    val = EvalSplit.of(data, "stage_1_val_seen", "stage_1_val_unseen")
-    result = train_stage(data, STAGE_1_TRAIN, val, epochs, cfg, select_best=True)
+    val = EvalSplit.of(data, VALIDATION)
+    result = train_stage(data, STAGE_1_TRAIN_SPLITS, val, epochs, cfg, select_best=True)
     return [r.seconds for r in result.history]
 
 

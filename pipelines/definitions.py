@@ -12,13 +12,15 @@ from pipelines.executors import EXECUTOR_ENV, executor_named
 from pipelines.jobs import JOBS
 from pipelines.schedules import schedules
 from pipelines.sensors import sensors
-from resources import AudioEncoderResource, MediaResource, MlflowResource, StateResource, VisualEncoderResource
+from resources import (AudioEncoderResource, MediaResource, MlflowResource, StateResource, TrainingResource,
+                       VisualEncoderResource)
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=JOBS,
     resources={"state": StateResource(), "mlflow": MlflowResource(), "media": MediaResource(),
-               "visual_encoder": VisualEncoderResource(), "audio_encoder": AudioEncoderResource()},
+               "visual_encoder": VisualEncoderResource(), "audio_encoder": AudioEncoderResource(),
+               "training": TrainingResource()},
     schedules=schedules,
     sensors=sensors,
     executor=executor_named(os.environ.get(EXECUTOR_ENV, "in_process")),

@@ -1,22 +1,24 @@
-"""Jobs: asset selections users launch from the UI or the CLI (selected by stage, see assets.STAGES)."""
+"""Jobs: asset selections by stage (see assets.STAGES), launched from the UI, the CLI and automation."""
 import dagster as dg
 
-from assets import PUBLISHED, STAGES, asset_names
+from assets import RUN_STAGES, asset_names
 
-reproduce_published = dg.define_asset_job(
-    name="reproduce_published", selection=dg.AssetSelection.assets(*PUBLISHED),
-    description="The paper's protocol on the authors' published features: import → stage 1 → stage 2 → evaluation.",
-)
-video_manifest_job = dg.define_asset_job(
-    name="video_manifest_job", selection=dg.AssetSelection.assets(*STAGES["manifest"]),
-    description="Fetch/validate a dataset's split files, build its per-video manifest and register its shards.",
-)
-acquire_media = dg.define_asset_job(
-    name="acquire_media", selection=dg.AssetSelection.assets(*asset_names("download", "split", "features")),
-    description="Download, split and encode the videos of a range of shards (one run per range).",
-)
-train_extracted = dg.define_asset_job(
-    name="train_extracted", selection=dg.AssetSelection.assets(*asset_names("embeddings", "train", "evaluate")),
-    description="Class embeddings and the dataset's feature tables, then the two-stage protocol and evaluation.",
-)
-JOBS = [reproduce_published, video_manifest_job, acquire_media, train_extracted]
+
+def _job(name: str, stages: tuple[str, ...], description: str):
+    return dg.define_asset_job(name=name, selection=dg.AssetSelection.assets(*asset_names(*stages)),
+                               description=description)
+
+
+video_manifest_job = _job("video_manifest_job", ("manifest",),
+                          "Fetch/validate a dataset's split files, build its manifest and register its shards.")
+acquire_media = _job("acquire_media", ("download", "split", "features"),
+                     "Download, split and encode the videos of a range of shards (one run per range).")
+extract_tables = _job("extract_tables", ("embeddings",),
+                      "Class text embeddings and the dataset's feature tables from its shards' features.")
+import_published = _job("import_published", ("published",),
+                        "The authors' published features of a dataset, imported and validated.")
+train_variant = _job("train_variant", RUN_STAGES,
+                     "One run (dataset × variant): stage 1 → stage 2 → evaluation. A sweep is a backfill of it.")
+summarize_results = _job("summarize_results", ("results",),
+                         "The paper's tables (mean ± std over seeds) over a dataset's evaluated runs.")
+JOBS = [video_manifest_job, acquire_media, extract_tables, import_published, train_variant, summarize_results]

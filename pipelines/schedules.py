@@ -20,7 +20,7 @@ import dagster as dg
 
 from assets import STAGES
 from pipelines.automation import DATASETS_ENV, AutomationConfig, dataset_shards, load_automation, shard_ranges
-from pipelines.jobs import acquire_media, train_extracted
+from pipelines.jobs import acquire_media, extract_tables
 from pipelines.run_config import range_tags
 
 CRON_ENV = "AVGZSL_REEXTRACT_CRON"
@@ -56,9 +56,9 @@ def reextract_shards(context: dg.ScheduleEvaluationContext):
     return _skip_or(requests, skipped)
 
 
-@dg.schedule(name="reextract_class_embeddings", job=train_extracted,
+@dg.schedule(name="reextract_class_embeddings", job=extract_tables,
              cron_schedule=CRON, default_status=dg.DefaultScheduleStatus.STOPPED,
-             description="Re-materialize class_embeddings (CLIP + CLAP text) of each configured dataset.")
+             description="Re-materialize class_embeddings (CLIP + CLAP text) and the feature tables of each configured dataset.")
 def reextract_class_embeddings(context: dg.ScheduleEvaluationContext):
     config = load_automation()
     requests, skipped = [], []

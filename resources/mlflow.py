@@ -2,7 +2,9 @@
 
 One experiment per dataset, its artifacts inside the state folder; a run is
 opened in one asset step, tagged with the Dagster run id, asset key and
-partition, and later steps re-enter it by id.
+partition, and later steps re-enter it by id.  A sweep is a parent run: the Dagster
+runs of its variants carry its id in the ``avgzsl/mlflow_parent_run_id`` tag, and
+their MLflow runs are nested under it.
 """
 
 import contextlib
@@ -13,6 +15,8 @@ from typing import Iterator, Optional
 import dagster as dg
 
 from avgzsl.layout import StateLayout
+
+PARENT_TAG = "avgzsl/mlflow_parent_run_id"
 
 
 class MlflowResource(dg.ConfigurableResource):
@@ -52,6 +56,9 @@ class MlflowResource(dg.ConfigurableResource):
             "dagster.asset_key": context.asset_key.to_user_string(),
             "dagster.partition": context.partition_key if context.has_partition_key else "",
         }
+        parent = context.run.tags.get(PARENT_TAG)
+        if parent:
+            tags["mlflow.parentRunId"] = parent
         if run_id:
             with mlflow.start_run(run_id=run_id) as active:
                 mlflow.set_tags({f"{k}.{tags['dagster.asset_key']}": v for k, v in tags.items()})
@@ -59,6 +66,20 @@ class MlflowResource(dg.ConfigurableResource):
         else:
             with mlflow.start_run(experiment_id=self.experiment_id(dataset), run_name=run_name, tags=tags) as active:
                 yield active
+
+    def start_parent(self, dataset: str, name: str, params: dict) -> str:
+        """Open a sweep's parent run (left RUNNING for its children); its id."""
+        client = self.client().MlflowClient()
+        run = client.create_run(self.experiment_id(dataset), run_name=name, tags={"avgzsl.sweep": "true"})
+        for key, value in params.items():
+            client.log_param(run.info.run_id, key, value)
+        return run.info.run_id
+
+    def end_parent(self, run_id: str, metrics: dict[str, float], failed: bool) -> None:
+        client = self.client().MlflowClient()
+        for key, value in metrics.items():
+            client.log_metric(run_id, key, float(value))
+        client.set_terminated(run_id, status="FAILED" if failed else "FINISHED")
 
     def log_clipclap(self, weights_path: str, name: str, input_dim: int):
         """Log a trained network as a pyfunc model that loads back as ClipClap."""

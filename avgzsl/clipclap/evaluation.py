@@ -7,6 +7,7 @@ from pathlib import Path
 from avgzsl.clipclap import metrics as ev
 from avgzsl.clipclap import report
 from avgzsl.clipclap.checkpoints import load_model
+from avgzsl.clipclap.presets import PAPER_RESULTS
 from avgzsl.clipclap.inputs import ProtocolData
 from avgzsl.clipclap.protocol import final_test
 from avgzsl.clipclap.train import EvalSplit, calibrate
@@ -39,9 +40,19 @@ def feature_provenance(features_path: Path) -> dict[str, str]:
     return out
 
 
+def headline(dataset: str, variant: str, metrics: dict) -> str:
+    """One line: the run, its test HM with S and U, ZSL, and the paper's where the dataset is a benchmark."""
+    def scores(m: dict) -> str:
+        return (f"HM {100 * m['test_hm']:.2f}% (S {100 * m['test_seen']:.2f}%, U {100 * m['test_unseen']:.2f}%), "
+                f"ZSL {100 * m['test_zsl']:.2f}%")
+
+    paper = PAPER_RESULTS.get(dataset)
+    return f"{dataset} · {variant}: {scores(metrics)}" + (f" — paper: {scores(paper)}" if paper else "")
+
+
 def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, summaries: dict[int, dict],
-                 settings: dict, dataset: str, out_dir: Path, provenance: dict[str, str] | None = None
-                 ) -> EvaluationOutputs:
+                 settings: dict, dataset: str, out_dir: Path, provenance: dict[str, str] | None = None,
+                 variant: str = "") -> EvaluationOutputs:
     """β from the stage-1 model on validation, then the stage-2 model on test; write everything."""
     dev = data.inputs.device
     first = load_model(stage1_model, device=str(dev))
@@ -76,7 +87,7 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
                                                                            "stage2_epochs")},
          "Run": {**settings, "dataset": dataset, "class embedding lookup": LOOKUP_NOTE[settings["text_lookup"]],
                  "input features": _features_note(settings["features"]), **(provenance or {})}},
-        figures)
+        figures, headline=headline(dataset, variant or "run", metrics))
     return EvaluationOutputs(metrics, metrics_path, predictions_path, report_path, figures)
 
 

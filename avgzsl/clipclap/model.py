@@ -1,4 +1,4 @@
-"""The ClipClap network and its three losses (METHOD.md, "Network").
+"""The ClipClap network and its three losses (docs/method.md, "Network").
 
 Every block is ``Linear → BatchNorm1d → ReLU → Dropout``, optionally preceded by a
 hidden ``Linear → BatchNorm1d → ReLU → Dropout``.  Input sizes come from the data.

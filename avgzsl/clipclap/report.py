@@ -12,6 +12,7 @@ from avgzsl.data.store import write_text_atomic
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def figure_png(fig) -> bytes:
@@ -25,16 +26,19 @@ def curves_figure(history: dict[str, list[dict]]) -> bytes:
     """Loss parts and validation HM per epoch, one column per stage."""
     fig, axes = plt.subplots(2, len(history), figsize=(5 * len(history), 6), squeeze=False)
     for col, (stage, rows) in enumerate(history.items()):
-        epochs = [r["epoch"] for r in rows]
+        epochs = [r["epoch"] + 1 for r in rows]  # 1-based, as the terminal counts them
         for key in ("loss", "loss_ce", "loss_reg", "loss_rec"):
-            axes[0, col].plot(epochs, [r[key] for r in rows], label=key)
+            axes[0, col].plot(epochs, [r[key] for r in rows], label=key, marker="o", markersize=4)
         axes[0, col].set_title(f"{stage}: training loss")
         axes[0, col].legend()
         for key in ("val_seen", "val_unseen", "val_hm", "val_zsl"):
-            axes[1, col].plot(epochs, [r[key] for r in rows], label=key)
+            axes[1, col].plot(epochs, [r[key] for r in rows], label=key, marker="o", markersize=4)
         axes[1, col].set_title(f"{stage}: validation (best β per epoch)")
         axes[1, col].set_xlabel("epoch")
         axes[1, col].legend()
+        for ax in axes[:, col]:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlim(0.5, max(epochs, default=1) + 0.5)
     return figure_png(fig)
 
 
@@ -54,16 +58,23 @@ def recall_figure(recall: dict[str, float], seen: set[str]) -> bytes:
     return figure_png(recall_plot(recall, seen))
 
 
+ROW_INCHES = 0.17  # one class per row: readable at 101 (UCF) and 309 (VGGSound) classes
+
+
 def recall_plot(recall: dict[str, float], seen: set[str]):
-    """Per-class GZSL recall on test, one bar per class, seen and unseen coloured apart."""
-    names = sorted(recall, key=lambda n: (n not in seen, -recall[n]))
-    fig, ax = plt.subplots(figsize=(max(6, 0.12 * len(names)), 3.5))
-    ax.bar(range(len(names)), [recall[n] for n in names],
-           color=["tab:blue" if n in seen else "tab:orange" for n in names])
-    ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, rotation=90, fontsize=5)
-    ax.set_ylabel("recall")
-    ax.set_title("Per-class test recall (blue: seen, orange: unseen)")
+    """Per-class GZSL recall on test: one horizontal bar per class, unseen first, each group sorted by recall."""
+    names = sorted(recall, key=lambda n: (n in seen, -recall[n], n))
+    fig, ax = plt.subplots(figsize=(7.5, max(3.0, ROW_INCHES * len(names) + 1.2)))
+    rows = range(len(names))
+    ax.barh(rows, [recall[n] for n in names], color=["tab:blue" if n in seen else "tab:orange" for n in names])
+    ax.set_yticks(rows)
+    ax.set_yticklabels(names, fontsize=7)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("recall")
+    ax.xaxis.set_ticks_position("both")
+    ax.tick_params(axis="x", labeltop=True)
+    ax.set_title("Per-class test recall (orange: unseen, blue: seen; each sorted by recall)")
     return fig
 
 
@@ -100,7 +111,7 @@ def _table(rows: dict) -> str:
 
 
 def _fmt(v) -> str:
-    return f"{v:.4f}" if isinstance(v, float) else str(v)
+    return f"{v:.4g}" if isinstance(v, float) and 0 < abs(v) < 1e-3 else f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
 def markdown_table(rows: dict) -> str:
@@ -108,16 +119,24 @@ def markdown_table(rows: dict) -> str:
     return "\n".join(lines)
 
 
-def write_report(path: Path, title: str, sections: dict[str, dict], figures: dict[str, bytes]) -> Path:
-    """One HTML file: a table per section, then the figures inlined as PNG."""
-    body = [f"<h1>{html.escape(title)}</h1>"]
-    for name, rows in sections.items():
-        body += [f"<h2>{html.escape(name)}</h2>", _table(rows)]
+STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
+         "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}"
+         ".headline{font-size:1.25em;padding:.6em .8em;background:#f3f6fa;border-left:4px solid #3b73b9}")
+
+
+def page(title: str, body: str, figures: dict[str, bytes]) -> str:
+    """A self-contained HTML page: ``body``, then the figures inlined as PNG."""
+    parts = [f"<h1>{html.escape(title)}</h1>", body]
     for name, png in figures.items():
         data = base64.b64encode(png).decode()
-        body += [f"<h2>{html.escape(name)}</h2>", f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">']
-    style = "body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}" \
-            "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}"
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>" \
-           f"<style>{style}</style></head><body>{''.join(body)}</body></html>"
-    return write_text_atomic(page, Path(path))
+        parts += [f"<h2>{html.escape(name)}</h2>", f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">']
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def write_report(path: Path, title: str, sections: dict[str, dict], figures: dict[str, bytes],
+                 headline: str = "") -> Path:
+    """One HTML file: the headline, a table per section, then the figures."""
+    body = f'<p class="headline">{html.escape(headline)}</p>' if headline else ""
+    body += "".join(f"<h2>{html.escape(name)}</h2>{_table(rows)}" for name, rows in sections.items())
+    return write_text_atomic(page(title, body, figures), Path(path))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -33,9 +33,6 @@ class TrainConfig:
     # statistics a second time.  Mirrored by default, see benchmarks/README.md.
     logging_pass: bool = True
     device: str = "cpu"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

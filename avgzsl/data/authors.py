@@ -79,6 +79,12 @@ def import_authors_root(
     return ImportedDataset(features=features, classes=classes, splits=splits, summary=summary)
 
 
+def check_authors_root(root: Path, dataset: str, split_folder: str = "cls_split") -> ClassSplits:
+    """The quick checks of :func:`import_authors_root` (layout, split files), before any work starts."""
+    _check_layout(Path(root))
+    return read_class_splits(Path(root) / "class-split", dataset, split_folder)
+
+
 def _check_layout(root: Path) -> Path:
     expected = f"expected the authors' layout {root}/class-split and {root}/{FEATURES_SUBDIR.as_posix()}"
     if not root.is_dir():

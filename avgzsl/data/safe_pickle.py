@@ -5,7 +5,6 @@ import _compat_pickle
 import builtins
 import collections
 import importlib
-import io
 import pickle
 import warnings
 from pathlib import Path
@@ -105,10 +104,6 @@ def safe_load_pickle(path: Path) -> object:
             return _unpickle(file, path)
     except FileNotFoundError as error:
         raise DataError(f"pickle not found: {path}") from error
-
-
-def safe_loads_pickle(data: bytes, source: str = "<bytes>") -> object:
-    return _unpickle(io.BytesIO(data), source)
 
 
 def safe_load_npy_object(path: Path) -> object:

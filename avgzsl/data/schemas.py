@@ -53,8 +53,3 @@ def classes_schema(clip_dim: int, clap_dim: int) -> pa.Schema:
         pa.field("clip_text", vector(clip_dim), nullable=False),
         pa.field("clap_text", vector(clap_dim), nullable=False),
     ])
-
-
-def vector_dim(schema: pa.Schema, column: str) -> int:
-    """Size of a fixed-size vector column, read from the schema."""
-    return schema.field(column).type.list_size

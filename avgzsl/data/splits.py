@@ -7,7 +7,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from avgzsl.names import BENCHMARKS, CLASS_LISTS
@@ -68,15 +67,6 @@ class ClassSplits:
             raise DataError(
                 f"unknown class {name!r}: not in {ALL_CLASS_FILE} ({len(self.all_classes)} classes)"
             ) from None
-
-    def canonical(self, name: str) -> str:
-        return self.all_classes[self.class_id(name)]
-
-    def ids(self, list_name: str) -> np.ndarray:
-        return np.array(sorted(self.class_id(name) for name in self.lists[list_name]), dtype=np.int64)
-
-    def readable_name(self, name: str) -> str:
-        return self.readable[self.canonical(name)]
 
 
 def read_name_list(path: Path) -> list[tuple[int, str]]:

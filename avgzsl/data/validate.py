@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from avgzsl.errors import UserError
+
 # How many offending items an error message lists before it says "and N more".
 SHOWN_ITEMS = 5
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A problem with user data: the message names the file, the class/video and what was expected."""
 
 

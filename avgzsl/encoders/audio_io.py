@@ -1,6 +1,6 @@
 """Audio input handling for CLAP: WAV reading, centre crop / zero pad, int16 quantisation.
 
-Policy (METHOD.md, Inputs): the paper's audio features used the centre 10 s of
+Policy (docs/method.md, Inputs): the paper's audio features used the centre 10 s of
 each clip, zero-padded at the end when shorter. The authors' extraction code
 computes ``start = len // 2 - clip // 2`` and pads ``[0, clip - len]`` with
 zeros; we do exactly that *before* calling the model. laion_clap's own

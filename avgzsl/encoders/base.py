@@ -10,13 +10,14 @@ from typing import Literal
 
 import numpy as np
 
+from avgzsl.errors import UserError
 from avgzsl.names import WEIGHTS
 
 Family = Literal["open_clip", "laion_clap"]
 Weights = Literal["pretrained", "random"]
 
 
-class EncoderError(RuntimeError):
+class EncoderError(UserError, RuntimeError):
     """A clear, user-facing failure while building or running an encoder.
 
     The message always says what went wrong and how to fix it.

@@ -1,4 +1,4 @@
-"""Prompt ensembles for the class-name text embeddings (METHOD.md, Inputs).
+"""Prompt ensembles for the class-name text embeddings (docs/method.md, Inputs).
 
 Templates contain ``{}`` for the human-readable class name.
 

@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass, fields
 
 from avgzsl.clipclap.presets import preset_for
 from avgzsl.clipclap.train import TrainConfig
+from avgzsl.errors import UserError
 from avgzsl.names import FEATURE_SOURCES, TEXT_LOOKUPS, TEXT_SOURCES, modality as canonical_modality
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """An invalid run setting; the message names the option and the allowed values."""
 
 

@@ -1,7 +1,7 @@
 """Class text embeddings: each class's CLIP and CLAP prompt ensembles, as the classes table.
 
 Recomputed only when the classes, their prompts or the encoders change (a fingerprint
-in the table's metadata), see docs/method.md, "Class embeddings".
+in the table's metadata), see docs/method.md, "Inputs".
 """
 from __future__ import annotations
 

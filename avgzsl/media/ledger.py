@@ -62,7 +62,6 @@ DOWNLOAD_SCHEMA = pa.schema(
     ],
     metadata={b"avgzsl.ledger": b"download"},
 )
-SCHEMAS = {"base": BASE_SCHEMA, "split": SPLIT_SCHEMA, "download": DOWNLOAD_SCHEMA}
 
 
 def as_row(row: Any) -> dict:

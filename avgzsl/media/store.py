@@ -8,7 +8,6 @@ keeps directories small::
     root/videos/ab/<key><suffix>          downloaded file (+ <key>.json sidecar)
     root/frames/n<N>/ab/<key>_<i>.png     frame i of N evenly spaced frames (N=1: middle)
     root/audio/<rate>/ab/<key>.wav        mono pcm_s16le at <rate> Hz
-    root/ledgers/<stage>.parquet          what happened to every video
 
 Frames are PNG: lossless, so the image CLIP sees is exactly the decoded frame (what
 the authors fed CLIP from OpenCV), with no JPEG artefacts stacked on the codec's;
@@ -98,12 +97,3 @@ class MediaStore:
     def audio_path(self, video_id: str, sample_rate: int = 48000) -> Path:
         k = media_key(video_id)
         return self._file("audio", str(int(sample_rate)), k[:2], k + ".wav")
-
-    def ledger_path(self, stage: str) -> Path:
-        if not re.match(r"^[A-Za-z0-9_-]+$", stage):
-            raise ValueError(f"bad stage name {stage!r}")
-        return self._file("ledgers", stage + ".parquet")
-
-    def temp_files(self) -> list[Path]:
-        """Leftover temporary files (none after a clean run)."""
-        return sorted(p for p in self.root.rglob(".*") if p.is_file() and is_temp(p))

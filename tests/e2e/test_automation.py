@@ -8,11 +8,12 @@ import shutil
 import dagster as dg
 import pytest
 
-from pipelines.schedules import (RANGE_END, RANGE_START, SHARD_ASSETS, load_automation, reextract_class_embeddings,
-                                 reextract_shards)
+from assets import SHARD_ASSETS
+from pipelines.run_config import RANGE_END, RANGE_START
+from pipelines.schedules import reextract_class_embeddings, reextract_shards
 from pipelines.sensors import custom_sources_sensor
 from resources import StateResource
-from tests.e2e.helpers import execute_request, materialize_manifest
+from tests.helpers.runs import execute_request, materialize_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -49,23 +50,6 @@ def add_videos(folder, n: int) -> None:
         csv.writer(f).writerows((vid, url, "", "") for vid, _, url in rows)
 
 
-def test_automation_config_reads_the_yaml_then_the_environment(state_home, tmp_path, monkeypatch):
-    assert load_automation().datasets == () and load_automation().assets == SHARD_ASSETS
-    (state_home.home / "automation.yaml").write_text("datasets: [demo, ucf]\nassets: [media_split, raw_videos]\n"
-                                                     "weights: random\n")
-    config = load_automation()
-    assert config.datasets == ("demo", "ucf") and config.assets == ("raw_videos", "media_split")
-    assert config.shard_run_config() == {}  # no encoder step selected
-    assert config.run_config(encoders=True)["resources"]["visual_encoder"] == {"config": {"weights": "random"}}
-    monkeypatch.setenv("AVGZSL_REEXTRACT_DATASETS", "vggsound, demo")
-    assert load_automation().datasets == ("vggsound", "demo")
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("assets: [gzsl_evaluation]\n")
-    monkeypatch.setenv("AVGZSL_AUTOMATION", str(bad))
-    with pytest.raises(ValueError, match="assets must be among"):
-        load_automation()
-
-
 def test_schedules_request_each_contiguous_block_of_a_datasets_shards(state_home, monkeypatch):
     instance = dg.DagsterInstance.get()
     instance.add_dynamic_partitions("shard", ["demo-0000", "demo-0001", "ucf-0000", "demo-0002"])
@@ -80,7 +64,8 @@ def test_schedules_request_each_contiguous_block_of_a_datasets_shards(state_home
     assert len({r.run_key for r in requests}) == 2
 
     (embeddings,) = reextract_class_embeddings(context)
-    assert embeddings.partition_key == "demo" and embeddings.asset_selection == [dg.AssetKey("class_embeddings")]
+    assert embeddings.partition_key == "demo"
+    assert embeddings.asset_selection == [dg.AssetKey("class_embeddings"), dg.AssetKey("extracted_features")]
 
     monkeypatch.setenv("AVGZSL_REEXTRACT_DATASETS", "activitynet")
     skip = reextract_shards(dg.build_schedule_context(instance=instance))

@@ -8,7 +8,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tests.e2e.helpers import BIN, REPO, materialize_manifest
+from tests.helpers.runs import materialize_manifest
+from tests.helpers.servers import BIN, REPO
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.e2e.helpers import BIN, free_port, server, wait_http
+from tests.helpers.servers import BIN, free_port, server, wait_http
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(

@@ -9,8 +9,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from pipelines.schedules import RANGE_END, RANGE_START
-from tests.e2e.helpers import BIN, REPO, materialize_manifest
+from pipelines.run_config import RANGE_END, RANGE_START
+from tests.helpers.runs import materialize_manifest
+from tests.helpers.servers import BIN, REPO
 
 pytestmark = pytest.mark.slow
 

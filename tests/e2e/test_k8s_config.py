@@ -5,7 +5,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from tests.e2e.helpers import REPO
+from tests.helpers.servers import REPO
 
 RUN_CONFIG = REPO / "deploy" / "k8s" / "run_config_gpu.yaml"
 pytestmark = pytest.mark.slow

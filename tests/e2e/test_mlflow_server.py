@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.cli import main
 from avgzsl.data.synthetic import make_synthetic_root
-from tests.e2e.helpers import BIN, free_port, server, wait_http
+from tests.helpers.servers import BIN, free_port, server, wait_http
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,89 @@
+"""The short summary a command ends with: a few lines for people, or one JSON line with ``--json``."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from avgzsl.clipclap.presets import PAPER_RESULTS
+from avgzsl.experiments.spec import RunSpec
+
+
+@dataclass
+class Summary:
+    lines: list[str]
+    data: dict = field(default_factory=dict)
+    code: int = 0
+
+    def show(self, term, as_json: bool = False) -> None:
+        for line in self.lines:
+            term.print(line)
+        if as_json:
+            term.print(json.dumps(self.data, sort_keys=True, default=str))
+
+
+def _scores(label: str, m: dict) -> str:
+    return (f"  {label:<6} S {100 * m['test_seen']:6.2f}   U {100 * m['test_unseen']:6.2f}   "
+            f"HM {100 * m['test_hm']:6.2f}   ZSL {100 * m['test_zsl']:6.2f}")
+
+
+def metrics_lines(metrics: dict, spec: RunSpec, report: str | None, mlflow_run_id: str | None,
+                  dagster_run_id: str | None) -> list[str]:
+    """The result of one run: test S/U/HM/ZSL (%), the paper's beside it, β, where everything is."""
+    lines = [f"{spec.dataset} · {spec.variant}   (test, %; β {metrics['val_beta']:.3f} chosen on validation, "
+             f"class text looked up by {metrics['text_lookup']})"]
+    paper = PAPER_RESULTS.get(spec.dataset)
+    if paper:
+        lines.append(_scores("paper", paper))
+    lines.append(_scores("ours", metrics))
+    if mlflow_run_id:
+        lines.append(f"mlflow run:  {mlflow_run_id}   (avgzsl ui)")
+    if dagster_run_id:
+        lines.append(f"dagster run: {dagster_run_id}")
+    if report:
+        lines.append(f"report: {report}")
+    return lines
+
+
+def single_run(out: dict, spec: RunSpec) -> Summary:
+    if out["failed"]:
+        return Summary([f"{spec.variant}: failed: {why.strip().splitlines()[-1]}" for why in out["failures"].values()],
+                       out, code=1)
+    run_id = out.get("dagster_run_ids", {}).get(spec.variant)
+    lines = metrics_lines(out["metrics"], spec, out.get("report"), out.get("mlflow_run_id"), run_id)
+    return Summary(lines, out["metrics"])
+
+
+def sweep(out: dict, specs: list[RunSpec]) -> Summary:
+    lines = [f"sweep of {len(specs)} runs: {out['trained']} trained, {out['skipped']} skipped, {out['failed']} failed "
+             f"({out['parallel']} at once, {out['threads']} torch thread(s) each)"]
+    lines += [f"failed: {variant}: {why.strip().splitlines()[-1]}" for variant, why in out["failures"].items()]
+    if out.get("mlflow_parent_run_id"):
+        lines.append(f"mlflow parent run: {out['mlflow_parent_run_id']}   (avgzsl ui)")
+    if out.get("backfill_id"):
+        lines.append(f"dagster backfill: {out['backfill_id']}")
+    if "results" in out:
+        lines += [f"results: {out['results']}", f"report: {out['html']}"]
+    data = {k: v for k, v in out.items() if k != "failures"}
+    return Summary(lines, data, code=1 if out["failed"] else 0)
+
+
+def pipeline(summary: dict, spec: RunSpec | None, random_weights: bool = False) -> Summary:
+    lines = []
+    for stage in ("download", "split", "visual_features", "audio_features"):
+        if stage in summary:
+            s = summary[stage]
+            lines.append(f"{stage}: {s.get('ok', 0)} ok" + (f", {s['failed']} failed" if "failed" in s else "")
+                         + (f", {s['skipped']} skipped" if "skipped" in s else "")
+                         + (f" ({s['weights']} weights)" if s.get("weights") else ""))
+    if "embeddings" in summary:
+        lines.append(f"embeddings: {summary['embeddings'].get('classes', '?')} classes")
+    if "train" in summary:
+        t = summary["train"]
+        lines.append(f"train: {t['trained']} trained, {t['skipped']} reused, {t['failed']} failed")
+    evaluate = summary.get("evaluate")
+    if evaluate and "test_hm" in evaluate and spec is not None:
+        lines += metrics_lines(evaluate, spec, evaluate.get("report"), None, None)
+        if random_weights:
+            lines.append("(random encoder weights: these numbers only show that the pipeline runs)")
+    code = 1 if summary.get("train", {}).get("failed") else 0
+    return Summary(lines, summary, code=code)

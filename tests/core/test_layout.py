@@ -1,0 +1,66 @@
+"""The state folder's layout: safe folder names, where each dataset's and run's files live."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from avgzsl.layout import StateLayout, safe_name
+
+
+@pytest.mark.parametrize("name", ["ucf", "my-birds_2.v1"])
+def test_safe_names_keep_plain_keys(name):
+    assert safe_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["../etc", "-rf", "a/b", "ünï", ".hidden", "", "x/" * 100])
+def test_safe_names_are_never_paths_or_options_and_stay_distinct(name):
+    clean = safe_name(name)
+    assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", clean) and len(clean) <= 57  # a short hash is appended
+    assert clean != safe_name(name + "!")
+
+
+def test_resolve_prefers_the_argument_then_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("AVGZSL_HOME", str(tmp_path / "from-env"))
+    assert StateLayout.resolve().home == tmp_path / "from-env"
+    assert StateLayout.resolve(tmp_path / "given").home == tmp_path / "given"
+    monkeypatch.delenv("AVGZSL_HOME")
+    monkeypatch.chdir(tmp_path)
+    assert StateLayout.resolve().home == tmp_path / ".avgzsl"
+
+
+def test_prepare_writes_a_dagster_config_with_telemetry_off_once(tmp_path):
+    layout = StateLayout.resolve(tmp_path / "state").prepare()
+    for folder in (layout.dagster_home, layout.mlflow_artifacts, layout.data_dir, layout.runs_dir, layout.models_dir):
+        assert folder.is_dir()
+    config = layout.dagster_home / "dagster.yaml"
+    assert "enabled: false" in config.read_text()
+    config.write_text("# mine\n")
+    layout.prepare()
+    assert config.read_text() == "# mine\n"
+    assert layout.mlflow_uri == f"sqlite:///{layout.home / 'mlflow' / 'mlflow.db'}"
+
+
+def test_dataset_and_run_files(tmp_path):
+    layout = StateLayout.resolve(tmp_path)
+    paths = layout.dataset("../ucf")
+    assert paths.root.parent == layout.data_dir and paths.root.name == safe_name("../ucf")
+    assert paths.ledger("split", "ucf-0003") == paths.root / "ledgers" / "split" / "ucf-0003.parquet"
+    assert paths.feature_shard("visual", "ucf-0003") == paths.root / "features" / "visual" / "ucf-0003.parquet"
+    assert paths.feature_tables("extracted") == (paths.root / "extracted" / "features.parquet",
+                                                 paths.root / "extracted" / "classes.parquet")
+    with pytest.raises(ValueError, match="features must be one of published, extracted; got 'mine'"):
+        paths.feature_tables("mine")
+    with pytest.raises(FileNotFoundError, match="materialize video_manifest"):
+        paths.read_manifest()
+    with pytest.raises(FileNotFoundError, match="materialize video_manifest"):
+        paths.read_spec()
+
+    run = layout.run("ucf", "published_both_both_name_s42")
+    assert run.root == layout.runs_dir / "ucf" / "published_both_both_name_s42"
+    assert run.stage_model(2).name == "stage2_model.safetensors" and run.report_dir == run.root / "report"
+    with pytest.raises(FileNotFoundError, match="materialize clipclap_stage1 of this run first"):
+        run.read_summary(1)
+    run.root.mkdir(parents=True)
+    run.stage_summary(1).write_text('{"best_epoch": 3}')
+    assert run.read_summary(1) == {"best_epoch": 3}

@@ -1,0 +1,62 @@
+"""Helpers of the data-layer tests: real split files, pickle editing, a malicious payload."""
+from __future__ import annotations
+
+import os
+import pickle
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avgzsl.data.authors import FEATURES_SUBDIR
+
+SHARED_DIR_ENV = "AVGZSL_SHARED_DIR"
+
+
+def shared_dir() -> Path:
+    """The project's read-only ``shared/`` folder (beside the repository), from env or by location."""
+    return Path(os.environ.get(SHARED_DIR_ENV) or Path(__file__).resolve().parents[3] / "shared")
+
+
+def esc(path: Path) -> str:
+    """A path as a regular expression matching itself (for ``pytest.raises(match=...)``)."""
+    return re.escape(str(path))
+
+
+def real_class_split(upstream_folder: str) -> Path:
+    """``shared/avgzsl-splits/<Upstream>/class-split``, or skip the test when it is absent."""
+    path = shared_dir() / "avgzsl-splits" / upstream_folder / "class-split"
+    if not path.is_dir():
+        pytest.skip(f"real split files not available at {path}")
+    return path
+
+
+def feature_file(root: Path, modality: str, split: str, index: int = 0) -> Path:
+    """The ``index``-th class pickle (sorted by name) of one modality and split."""
+    return sorted((root / FEATURES_SUBDIR / modality / split).glob("*.pkl"))[index]
+
+
+def rewrite_pickle(path: Path, change: Callable[[dict], None]) -> None:
+    """Load a test pickle (trusted: we wrote it), let ``change`` edit the dict, write it back."""
+    payload = pickle.loads(path.read_bytes())
+    change(payload)
+    path.write_bytes(pickle.dumps(payload, protocol=4))
+
+
+def set_vector(index: int, value: np.ndarray) -> Callable[[dict], None]:
+    def change(payload: dict) -> None:
+        payload["features"][index] = value
+
+    return change
+
+
+class MarkerPayload:
+    """Unpickling this calls ``open(marker, "w")``: a file appears if the pickle's code runs."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))

@@ -1,0 +1,194 @@
+"""Helpers of the media tests: a small corpus of real media files made with ffmpeg's
+lavfi sources, and a local HTTP server whose routes misbehave on purpose.
+
+Video clips are a grey ramp whose luma is ``16 + 3 * frame_number``, so the frame a
+PNG came from can be read back from its pixel value (:func:`frame_index`).  The
+``media_corpus`` fixture (``tests/core/media/conftest.py``) builds it once per session.
+"""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+FPS = 25
+SECONDS = 3
+STEP = 3  # luma step per frame
+RAMP = f"color=c=gray:s=96x64:r={FPS}:d={{d}},format=yuv420p,geq=lum='16+{STEP}*N':cb=128:cr=128"
+
+HAVE_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
+needs_ffmpeg = pytest.mark.skipif(not HAVE_FFMPEG, reason="ffmpeg/ffprobe not installed")
+
+
+def ff(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
+def sine(rate: int, d: float = SECONDS) -> list[str]:
+    return ["-f", "lavfi", "-i", f"sine=f=440:r={rate}:d={d}"]
+
+
+def ramp(d: float = SECONDS) -> list[str]:
+    return ["-f", "lavfi", "-i", RAMP.format(d=d)]
+
+
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0"]
+
+
+def make_corpus(root: Path) -> dict[str, Path]:
+    """name -> file; names: avi mp4 webm mkv noaudio audioonly short empty random
+    truncated (moov lost: probe fails) partial (moov first, data cut: probe works,
+    the middle frame cannot be decoded)."""
+    root.mkdir(parents=True, exist_ok=True)
+    c = {k: root / v for k, v in {
+        "avi": "clip.avi", "mp4": "clip.mp4", "webm": "clip.webm", "mkv": "clip.mkv",
+        "noaudio": "noaudio.mp4", "audioonly": "audioonly.m4a", "short": "short.mp4",
+        "empty": "empty.mp4", "random": "random.mp4", "truncated": "truncated.mp4",
+        "partial": "partial.mp4"}.items()}
+    ff(*ramp(), *sine(44100), "-c:v", "mpeg4", "-vtag", "xvid", "-q:v", "1", "-c:a", "libmp3lame", str(c["avi"]))
+    ff(*ramp(), *sine(44100), *X264, "-c:a", "aac", str(c["mp4"]))
+    ff(*ramp(), *sine(48000), "-c:v", "libvpx-vp9", "-lossless", "1", "-deadline", "realtime",
+       "-cpu-used", "8", "-c:a", "libopus", str(c["webm"]))
+    ff(*ramp(), *sine(22050), *X264, "-c:a", "flac", str(c["mkv"]))
+    ff(*ramp(), *X264, str(c["noaudio"]))
+    ff(*sine(44100), "-c:a", "aac", str(c["audioonly"]))
+    ff(*ramp(0.5), *sine(44100, 0.5), *X264, "-c:a", "aac", str(c["short"]))
+    c["empty"].write_bytes(b"")
+    c["random"].write_bytes(random.Random(0).randbytes(20000))
+    data = c["mp4"].read_bytes()
+    c["truncated"].write_bytes(data[: len(data) // 2])  # moov atom is at the end: lost
+    fast = root / "faststart.mp4"
+    ff(*ramp(), *sine(44100), *X264, "-c:a", "aac", "-movflags", "+faststart", str(fast))
+    data = fast.read_bytes()
+    c["partial"].write_bytes(data[: len(data) * 3 // 10])
+    fast.unlink()
+    return c
+
+
+def n_video_frames(path: Path) -> int:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                          "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.strip().strip(","))
+
+
+def frame_index(png: str | os.PathLike) -> int:
+    """Which ramp frame a PNG shows (from its mean grey level)."""
+    import numpy as np
+    from PIL import Image
+
+    r = float(np.asarray(Image.open(png).convert("RGB"), dtype=np.float64)[..., 0].mean())
+    y = r * 219 / 255 + 16
+    return round((y - 16) / STEP)
+
+
+def wav_info(path: str | os.PathLike) -> tuple[int, int, int, float]:
+    """(channels, rate, sample width, seconds) of a WAV file."""
+    import wave
+
+    with wave.open(str(path), "rb") as w:
+        return w.getnchannels(), w.getframerate(), w.getsampwidth(), w.getnframes() / w.getframerate()
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def ledger_file(store, stage: str) -> Path:
+    """Where a test keeps a stage's ledger: inside the media store's root."""
+    return Path(store.root) / "ledgers" / f"{stage}.parquet"
+
+
+def temp_files(root: Path) -> list[Path]:
+    """Temporary files left under ``root`` (none after a clean run), by the one naming scheme."""
+    from avgzsl.data.store import is_temp
+
+    return sorted(p for p in Path(root).rglob(".*") if p.is_file() and is_temp(p))
+
+
+# ------------------------------------------------------------------------- HTTP server
+class MediaServer:
+    """ThreadingHTTPServer on 127.0.0.1 (free port) with misbehaving routes:
+
+    /good.mp4, /other.webm  200 with the file and its Content-Type
+    /missing.mp4            404
+    /flaky.mp4              500 on the first request, then 200
+    /busy.mp4               429 (Retry-After: 0) on the first request, then 200
+    /slow.mp4               sleeps ``slow_s`` before answering 200
+    /truncated.mp4          Content-Length larger than the bytes sent (always)
+    /page.mp4               200 text/html
+    /sniff.mp4              200 application/octet-stream whose body is HTML
+    """
+
+    def __init__(self, files: dict[str, tuple[bytes, str]], slow_s: float = 0.4):
+        self.files = files
+        self.slow_s = slow_s
+        self.hits: dict[str, int] = {}
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _send(self, code, body=b"", ctype="application/octet-stream", length=None, extra=None):
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body) if length is None else length))
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def do_HEAD(self):
+                self.do_GET()
+
+            def do_GET(self):
+                path = self.path.split("?")[0]
+                with server.lock:
+                    n = server.hits[path] = server.hits.get(path, 0) + 1
+                good, gtype = server.files["good"]
+                if path == "/good.mp4":
+                    return self._send(200, good, gtype)
+                if path == "/other.webm":
+                    return self._send(200, *server.files["other"])
+                if path == "/flaky.mp4":
+                    return self._send(500, b"oops", "text/plain") if n == 1 else self._send(200, good, gtype)
+                if path == "/busy.mp4":
+                    if n == 1:
+                        return self._send(429, b"slow down", "text/plain", extra={"Retry-After": "0"})
+                    return self._send(200, good, gtype)
+                if path == "/slow.mp4":
+                    time.sleep(server.slow_s)
+                    return self._send(200, good, gtype)
+                if path == "/truncated.mp4":
+                    return self._send(200, good[: len(good) // 2], gtype, length=len(good))
+                if path == "/page.mp4":
+                    return self._send(200, b"<html><body>consent</body></html>", "text/html; charset=utf-8")
+                if path == "/sniff.mp4":
+                    return self._send(200, b"<!DOCTYPE html><html>blocked</html>", "application/octet-stream")
+                return self._send(404, b"not found", "text/plain")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
