@@ -38,7 +38,7 @@ def commands(layout: StateLayout, dagster_port: int, mlflow_port: int) -> dict[s
     return {
         "dagster": [str(bin_dir / "dagster"), "dev", "-h", HOST, "-p", str(dagster_port), "-m", "pipelines.definitions"],
         "mlflow": [str(bin_dir / "mlflow"), "ui", "--backend-store-uri", layout.mlflow_uri, "--host", HOST,
-                   "--port", str(mlflow_port)],
+                   "--port", str(mlflow_port), "--workers", "1"],
     }
 
 

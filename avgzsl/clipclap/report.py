@@ -23,7 +23,11 @@ def figure_png(fig) -> bytes:
 
 
 def curves_figure(history: dict[str, list[dict]]) -> bytes:
-    """Loss parts and validation HM per epoch, one column per stage."""
+    return figure_png(curves_plot(history))
+
+
+def curves_plot(history: dict[str, list[dict]]):
+    """Loss parts and validation HM per epoch, one column per stage; markers, so one epoch shows."""
     fig, axes = plt.subplots(2, len(history), figsize=(5 * len(history), 6), squeeze=False)
     for col, (stage, rows) in enumerate(history.items()):
         epochs = [r["epoch"] + 1 for r in rows]  # 1-based, as the terminal counts them
@@ -39,7 +43,7 @@ def curves_figure(history: dict[str, list[dict]]) -> bytes:
         for ax in axes[:, col]:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlim(0.5, max(epochs, default=1) + 0.5)
-    return figure_png(fig)
+    return fig
 
 
 def beta_sweep_figure(sweep: dict[str, list[float]], chosen_beta: float) -> bytes:

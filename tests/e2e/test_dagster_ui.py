@@ -14,13 +14,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.helpers.servers import BIN, free_port, server, wait_http
+from tests.helpers.servers import BIN, NEEDS_BROWSER, free_port, server, wait_http
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver); "
-           "scripts/setup.sh installs them")]
+pytestmark = [pytest.mark.slow, NEEDS_BROWSER]
 REPOSITORY = {"repositoryLocationName": "avgzsl", "repositoryName": "__repository__"}
 LAUNCH_RUN = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename
   ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
@@ -93,24 +89,6 @@ def dagster_dev(state_home, tmp_path):
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/server_info", proc, log, timeout=180)
         yield base, log
-
-
-@pytest.fixture
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1600,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.mark.timeout(600)
