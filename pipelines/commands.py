@@ -117,7 +117,10 @@ def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | No
     if "embeddings" in stages:
         emit("stage", name="class embeddings and feature tables", detail=spec.name)
         result = execute(extract_tables, {"resources": resources}, partition_key=spec.name)
-        summary["embeddings"] = asset_metadata(result, asset_names("embeddings")[-1])
+        classes, tables = (asset_metadata(result, name) for name in asset_names("embeddings"))
+        summary["embeddings"] = {"classes": classes.get("classes"), "skipped_unchanged": classes.get("skipped_unchanged"),
+                                 "videos": tables.get("videos"), "missing_videos": tables.get("missing_videos"),
+                                 "path": tables.get("path")}
     if run_spec is not None:
         out = train_and_report(layout, [run_spec], report_dir, execution, title=f"run {spec.name} {run_spec.variant}",
                                evaluate=until == "evaluate")

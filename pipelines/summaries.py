@@ -76,7 +76,9 @@ def pipeline(summary: dict, spec: RunSpec | None, random_weights: bool = False) 
                          + (f", {s['skipped']} skipped" if "skipped" in s else "")
                          + (f" ({s['weights']} weights)" if s.get("weights") else ""))
     if "embeddings" in summary:
-        lines.append(f"embeddings: {summary['embeddings'].get('classes', '?')} classes")
+        e = summary["embeddings"]
+        lines.append(f"embeddings: {e.get('classes')} classes; feature tables: {e.get('videos')} videos with both "
+                     f"vectors, {e.get('missing_videos')} without")
     if "train" in summary:
         t = summary["train"]
         lines.append(f"train: {t['trained']} trained, {t['skipped']} reused, {t['failed']} failed")
