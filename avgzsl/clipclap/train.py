@@ -17,17 +17,13 @@ import torch
 from avgzsl.clipclap import metrics as ev
 from avgzsl.clipclap.inputs import ProtocolData
 from avgzsl.clipclap.model import ClipClap, ClipClapConfig, build_model
+from avgzsl.clipclap.presets import Preset
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    epochs: int
-    lr: float
-    seed: int = 42
-    batch_size: int = 64
-    batches_per_epoch: int = 300
-    weight_decay: float = 1e-5
-    lr_patience: int = 3
+class TrainConfig(Preset):
+    """A stage's settings: the preset's hyperparameters (docs/method.md, "Training"), plus how it runs."""
+
     # The authors' code runs a second train-mode forward pass through O_enc, W_enc,
     # O_proj and W_proj after every step (for logging); it updates BatchNorm running
     # statistics a second time.  Mirrored by default, see benchmarks/README.md.
