@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import sys
 import time
@@ -72,6 +73,16 @@ class Terminal:
 
     @contextlib.contextmanager
     def _display(self) -> Iterator[None]:
+        handler = _WarningLines(self)
+        logging.getLogger("avgzsl").addHandler(handler)
+        try:
+            with self._live():
+                yield
+        finally:
+            logging.getLogger("avgzsl").removeHandler(handler)
+
+    @contextlib.contextmanager
+    def _live(self) -> Iterator[None]:
         if not self.live:
             yield
             return
@@ -171,6 +182,20 @@ class Terminal:
     def error(self, message: str) -> None:
         self.err.write(f"avgzsl: error: {message}\n")
         self.err.flush()
+
+
+class _WarningLines(logging.Handler):
+    """The core's own warnings (something the user can act on) as one line each, once."""
+
+    def __init__(self, term: Terminal):
+        super().__init__(level=logging.WARNING)
+        self.term, self.seen = term, set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if text not in self.seen:
+            self.seen.add(text)
+            self.term.line(f"warning: {text}")
 
 
 def _isatty(stream) -> bool:

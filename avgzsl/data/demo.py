@@ -48,6 +48,8 @@ def make_demo_dataset(dest: Path, name: str = "demo") -> Path:
     split_dir.mkdir(parents=True, exist_ok=True)
     names = [c[0] for c in CLASSES]
     write_text_atomic("\n".join(sorted(names)) + "\n", dest / "class-split" / "all_class.txt")
+    write_text_atomic("original,manual\n" + "".join(f"{n},{n}\n" for n in sorted(names)),
+                      dest / "class-split" / "demo_class_names.csv")
     for split, members in CLASS_LISTS.items():
         write_text_atomic("\n".join(names[i] for i in members) + "\n", split_dir / f"{split}.txt")
     sources = []

@@ -151,7 +151,8 @@ def _read_readable_names(class_split_dir: Path, dataset: str | None, lookup: dic
     readable = {name: name for name in sorted(lookup.values())}
     path = names_csv_path(class_split_dir, dataset)
     if path is None or not path.is_file():
-        log.warning("no class-names CSV in %s; readable names fall back to the class names", class_split_dir)
+        log.warning("no class-names CSV in %s: prompts use the class names as they are (add a "
+                    "<name>_class_names.csv with columns original,manual for readable names)", class_split_dir)
         return readable
     with path.open(encoding="utf-8-sig", newline="") as file:
         reader = csv.DictReader(file)
