@@ -2,7 +2,7 @@
 
 * Libraries' output (Dagster's event stream, warnings, MLflow's and others' lines and
   progress bars) goes to ``<state>/logs/avgzsl.log``; ``-v`` shows it in the terminal
-  too.  The capture works on the process's file descriptors 1 and 2, so child
+  too (and Dagster's console logger then shows DEBUG events).  The capture works on the process's file descriptors 1 and 2, so child
   processes (ffmpeg, pool workers) are captured as well.
 * Progress comes from :mod:`avgzsl.progress` events: a live display (rich) on a
   terminal, plain lines otherwise (CI, pipes, ``--json``); ``-q`` shows neither.
@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,11 +42,7 @@ class Terminal:
     # -- output capture --------------------------------------------------------------------------
     @contextlib.contextmanager
     def captured(self) -> Iterator[None]:
-        """Send everything written to fds 1 and 2 to the log file (not with -v), progress shown meanwhile."""
-        if self.verbosity >= VERBOSE:
-            with self._display():
-                yield
-            return
+        """Send everything written to fds 1 and 2 to the log file (with -v: to the terminal too)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
@@ -54,10 +51,11 @@ class Terminal:
         self.out = io.TextIOWrapper(os.fdopen(os.dup(saved[1]), "wb", buffering=0), write_through=True)
         self.err = io.TextIOWrapper(os.fdopen(os.dup(saved[2]), "wb", buffering=0), write_through=True)
         self.console.file = self.err
+        tee = _Tee(log, saved[2]) if self.verbosity >= VERBOSE else None
         try:
             os.write(log, f"\n==== avgzsl {' '.join(sys.argv[1:])} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode())
             for fd in (1, 2):
-                os.dup2(log, fd)
+                os.dup2(tee.write_end if tee else log, fd)
             with self._display():
                 yield
         finally:
@@ -67,6 +65,8 @@ class Terminal:
             for fd, copy in saved.items():
                 os.dup2(copy, fd)
                 os.close(copy)
+            if tee:
+                tee.close()
             os.close(log)
             self.out, self.err = sys.stdout, sys.stderr
             self.console.file = self.err
@@ -182,6 +182,27 @@ class Terminal:
     def error(self, message: str) -> None:
         self.err.write(f"avgzsl: error: {message}\n")
         self.err.flush()
+
+
+class _Tee:
+    """A pipe whose reader copies everything to the log file and to the terminal (for -v)."""
+
+    def __init__(self, log_fd: int, terminal_fd: int):
+        self.read_end, self.write_end = os.pipe()
+        self.targets = (log_fd, terminal_fd)
+        self.thread = threading.Thread(target=self._copy, daemon=True)
+        self.thread.start()
+
+    def _copy(self) -> None:
+        while chunk := os.read(self.read_end, 65536):
+            for fd in self.targets:
+                with contextlib.suppress(OSError):
+                    os.write(fd, chunk)
+
+    def close(self) -> None:
+        os.close(self.write_end)
+        self.thread.join(timeout=10)
+        os.close(self.read_end)
 
 
 class _WarningLines(logging.Handler):
