@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,27 +73,27 @@ def _file_item(given: str, path: Path, root: Path, video_id: str) -> Item:
 
 
 def resolve_inputs(inputs: list[str]) -> list[Item]:
-    """Files, folders (their video files, recursively), http(s) URLs and ``youtube:<id>`` as items."""
+    """Files (paths or file:// URLs), folders (their video files, recursively), http(s) URLs, ``youtube:<id>``."""
     items: list[Item] = []
     for given in inputs:
-        scheme = urllib.parse.urlparse(given).scheme.lower()
+        url = urllib.parse.urlparse(given)
+        scheme = url.scheme.lower()
+        path = Path(urllib.request.url2pathname(url.path) if scheme == "file" else given)
         if scheme in ("http", "https"):
-            name = Path(urllib.parse.unquote(urllib.parse.urlparse(given).path)).stem
-            items.append(Item(given, name or urllib.parse.urlparse(given).netloc, given))
+            items.append(Item(given, Path(urllib.parse.unquote(url.path)).stem or url.netloc, given))
         elif scheme == "youtube":
             items.append(Item(given, given.split(":", 1)[1], given))
-        elif Path(given).is_dir():
-            folder = Path(given)
-            found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
-                           and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-            items += [_file_item(str(p), p, folder, p.relative_to(folder).with_suffix("").as_posix()) for p in found]
+        elif path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            items += [_file_item(str(p), p, path, p.relative_to(path).with_suffix("").as_posix()) for p in found]
             if not found:
-                items.append(Item(given, folder.name, error=f"no video files ({', '.join(VIDEO_SUFFIXES)}) in folder"))
-        elif Path(given).is_file():
-            items.append(_file_item(given, Path(given), Path(given).resolve().parent, Path(given).stem))
+                items.append(Item(given, path.name, error=f"no video files ({', '.join(VIDEO_SUFFIXES)}) in folder"))
+        elif path.is_file():
+            items.append(_file_item(given, path, path.resolve().parent, path.stem))
         else:
-            items.append(Item(given, Path(given).stem or given, error="no such file or folder, and not an "
-                                                                       "http(s):// URL or youtube:<id>"))
+            items.append(Item(given, path.stem or given, error="no such file or folder, and not an http(s):// URL "
+                                                               "or youtube:<id>"))
     return _unique_ids(items)
 
 

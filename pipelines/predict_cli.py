@@ -103,7 +103,9 @@ def run(layout: StateLayout, args: argparse.Namespace, term: Terminal) -> summar
     lines.append(f"predictions: {args.out}")
     if args.weights == "random":
         lines.append("(random encoder weights: these predictions only show that the pipeline runs)")
-    return summaries.Summary(lines, {**output.summary, "out": str(args.out)})
+    # Some inputs failing is a result (their rows say why); none predicted is a failed command.
+    code = 0 if output.summary["predicted"] else 1
+    return summaries.Summary(lines, {**output.summary, "out": str(args.out)}, code=code)
 
 
 def _table(table) -> list[str]:

@@ -42,8 +42,12 @@ class ClipClapPyfunc(mlflow.pyfunc.PythonModel):
             x = np.asarray(model_input, dtype=np.float32)
             with torch.no_grad():
                 return self.model.eval().embed_inputs(torch.from_numpy(x)).numpy()
-        from avgzsl.clipclap.predictor import ranking_table
+        from avgzsl.clipclap.predictor import PredictError, ranking_table
 
+        unknown = set(model_input) - {"features", "class_names", "class_text"}
+        if "features" not in model_input or unknown:
+            raise PredictError(f"inputs {sorted(model_input)}: expected features, and optionally class_names and "
+                               "class_text (docs/predict.md)")
         features = np.asarray(model_input["features"], dtype=np.float32)
         features = features.reshape(1, -1) if features.ndim == 1 else features
         names = model_input.get("class_names")

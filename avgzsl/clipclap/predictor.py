@@ -29,6 +29,7 @@ from avgzsl.clipclap.checkpoints import load_model
 from avgzsl.clipclap.inputs import ProtocolData, text_input
 from avgzsl.clipclap.model import ClipClap
 from avgzsl.data.store import arrow_to_vectors, table_metadata, write_bytes_atomic, write_json_atomic
+from avgzsl.encoders.prompts import normalize_dataset
 from avgzsl.errors import UserError
 from avgzsl.names import AUDIO, STAGE_2_TRAIN_SPLITS, STREAMS, VISUAL
 
@@ -67,8 +68,6 @@ class Predictor:
         meta = table_metadata(schema)
         encoders = {s: {k[len(s) + 1:]: v for k, v in meta.items() if k.startswith(f"{s}.")} for s in STREAMS}
         prompts = json.loads(table_metadata(table).get("encoders", "{}")).get("prompts")
-        from avgzsl.encoders.prompts import normalize_dataset
-
         keep = ("dataset", "variant", "features", "modality", "text", "text_lookup", "seed")
         return cls(
             model=load_model(model_path), beta=float(beta),

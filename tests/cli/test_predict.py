@@ -74,3 +74,9 @@ def test_models_that_cannot_classify_these_videos_are_clear_errors(state_home, t
     assert main(["predict", video, "--classes", "a", "A", "--model", str(trained_demo.run), "--out", out]) == 1
     assert "given twice" in capsys.readouterr().err
     assert not (tmp_path / "p.parquet").exists()
+
+    # No input usable: the table says why, and the command fails.
+    assert main(["predict", str(tmp_path / "gone.mp4"), "--classes", "violet gong", "--model", str(trained_demo.run),
+                 "--weights", "random", "--out", out]) == 1
+    assert "0 predicted, 1 failed" in capsys.readouterr().out
+    assert "no such file" in pl.read_parquet(out)["error"][0]

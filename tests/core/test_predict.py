@@ -21,8 +21,10 @@ def test_inputs_are_files_folders_urls_and_youtube_ids(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "a.mp4").write_bytes(b"y")
     items = resolve_inputs([str(folder), str(tmp_path / "a.mp4"), "https://example.org/clips/c%201.webm?x=1",
-                            "youtube:dQw4w9WgXcQ", str(tmp_path / "empty"), str(tmp_path / "nowhere.mp4")])
-    assert [i.video_id for i in items] == ["a", "sub/b", "a-2", "c 1", "dQw4w9WgXcQ", "empty", "nowhere"]
+                            "youtube:dQw4w9WgXcQ", str(tmp_path / "empty"), str(tmp_path / "nowhere.mp4"),
+                            (tmp_path / "a.mp4").as_uri()])
+    assert [i.video_id for i in items] == ["a", "sub/b", "a-2", "c 1", "dQw4w9WgXcQ", "empty", "nowhere", "a-3"]
+    assert items[7].url == items[2].url and items[7].input == (tmp_path / "a.mp4").as_uri()
     assert items[0].url == (folder / "a.mp4").resolve().as_uri() and items[0].root == str(folder.resolve())
     assert items[2].root == str(tmp_path.resolve()) and items[2].input == str(tmp_path / "a.mp4")
     assert (items[3].url, items[4].url) == ("https://example.org/clips/c%201.webm?x=1", "youtube:dQw4w9WgXcQ")
