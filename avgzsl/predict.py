@@ -191,6 +191,8 @@ def extract_features(items: list[Item], predictor: Predictor, encoders: dict, wo
                          max_workers=settings.split_workers, ledger_path=work / "ledgers" / "split.parquet")
     errors.update({r.video_id: f"split: {r.reason}" for r in split if r.status == "failed"})
     rows = [r.to_row() for r in split if r.status in ("ok", "skipped")]
+    if not rows:
+        return {}, errors
     digest = hashlib.sha256("\n".join(sorted(r["video_id"] for r in rows)).encode()).hexdigest()[:16]
     vectors = {}
     for stream in predictor.input_streams():

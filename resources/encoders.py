@@ -16,6 +16,7 @@ from avgzsl.encoders.clap import AudioEncoderSpec, build_audio_encoder
 from avgzsl.encoders.clip import VisualEncoderSpec, build_visual_encoder
 from avgzsl.layout import StateLayout
 
+
 def _cached(spec, build, home: Optional[str]):
     try:
         return build_once(spec, build, StateLayout.resolve(home).prepare().models_dir)

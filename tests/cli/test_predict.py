@@ -76,7 +76,8 @@ def test_models_that_cannot_classify_these_videos_are_clear_errors(state_home, t
     assert not (tmp_path / "p.parquet").exists()
 
     # No input usable: the table says why, and the command fails.
-    assert main(["predict", str(tmp_path / "gone.mp4"), "--classes", "violet gong", "--model", str(trained_demo.run),
-                 "--weights", "random", "--out", out]) == 1
-    assert "0 predicted, 1 failed" in capsys.readouterr().out
-    assert "no such file" in pl.read_parquet(out)["error"][0]
+    assert main(["predict", str(tmp_path / "gone.mp4"), str(trained_demo.broken), "--classes", "violet gong",
+                 "--model", str(trained_demo.run), "--weights", "random", "--out", out]) == 1
+    assert "0 predicted, 2 failed" in capsys.readouterr().out
+    gone, broken = pl.read_parquet(out)["error"]
+    assert "no such file" in gone and "moov atom not found" in broken
