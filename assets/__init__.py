@@ -6,11 +6,13 @@ nothing else lists asset names.
 from assets.evaluation import gzsl_evaluation, gzsl_results
 from assets.features import audio_features, class_embeddings, extracted_features, visual_features
 from assets.media import media_split, raw_videos, video_manifest
+from assets.predictions import predictions
 from assets.published import published_features
 from assets.training import clipclap_stage1, clipclap_stage2
 
 # Stage → its assets, in pipeline order.  Shard stages run per shard, ``embeddings`` per dataset,
-# ``train`` and ``evaluate`` per run (dataset × variant), ``results`` per dataset.
+# ``train`` and ``evaluate`` per run (dataset × variant), ``results`` and ``predict`` (new videos of the
+# dataset's inbox, with its model) per dataset.
 STAGES = {
     "manifest": (video_manifest,),
     "download": (raw_videos,),
@@ -21,6 +23,7 @@ STAGES = {
     "train": (clipclap_stage1, clipclap_stage2),
     "evaluate": (gzsl_evaluation,),
     "results": (gzsl_results,),
+    "predict": (predictions,),
 }
 SHARD_STAGES = ("download", "split", "features")
 RUN_STAGES = ("train", "evaluate")

@@ -7,7 +7,7 @@ from assets.training import clipclap_stage1, clipclap_stage2
 from avgzsl.clipclap.evaluation import evaluate_run, feature_provenance
 from avgzsl.clipclap.report import markdown_table
 from avgzsl.experiments.results import markdown, paper_tables, results_table, runs_table, write_results
-from avgzsl.experiments.runs import feature_tables, finished_runs, protocol_data
+from avgzsl.experiments.runs import feature_tables, finished_runs, protocol_data, write_predictor
 from resources import MlflowResource, StateResource, TrainingResource
 
 
@@ -29,7 +29,8 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
         tracker = mlflow.client()
         tracker.log_metrics({k: float(v) for k, v in numeric.items()})
         tracker.log_artifacts(str(files.report_dir), artifact_path="report")
-        logged = mlflow.log_clipclap(str(files.stage_model(2)), "clipclap_stage2", int(data.inputs.shape[1]))
+        predictor = write_predictor(layout, spec, data, outputs.metrics["val_beta"])
+        logged = mlflow.log_clipclap(str(predictor), "clipclap_stage2")
         registry = mlflow.register_best(spec.dataset, logged.model_uri, run.info.run_id, "test_hm",
                                         outputs.metrics["test_hm"])
     m = outputs.metrics
@@ -44,6 +45,8 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
         "report": dg.MetadataValue.path(str(outputs.report_path)),
         "metrics_path": dg.MetadataValue.path(str(outputs.metrics_path)),
         "predictions_path": dg.MetadataValue.path(str(outputs.predictions_path)),
+        "predictor_path": dg.MetadataValue.path(str(predictor)),
+        "model_uri": logged.model_uri,
         "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, spec.dataset)),
     })
 

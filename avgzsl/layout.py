@@ -9,6 +9,9 @@ The state folder is ``./.avgzsl`` in the working directory, or ``$AVGZSL_HOME``:
                              published/ and extracted/ feature tables
     runs/<dataset>/<variant>/  stage models, stage summaries, the run's report folder
     results/<dataset>/       the paper's tables over every finished run (runs/results.parquet, html)
+    predict/                 `avgzsl predict`'s media store, split ledger and features of new videos
+    inbox/<dataset>/         videos for the ``predictions`` asset (classes.txt: the class names to rank)
+    predictions/<dataset>/   that asset's predictions.parquet
 """
 from __future__ import annotations
 
@@ -92,6 +95,16 @@ class StateLayout:
 
     def results_dir(self, dataset: str) -> Path:
         return self.home / "results" / safe_name(dataset)
+
+    @property
+    def predict_dir(self) -> Path:
+        return self.home / "predict"
+
+    def inbox(self, dataset: str) -> Path:
+        return self.home / "inbox" / safe_name(dataset)
+
+    def predictions_dir(self, dataset: str) -> Path:
+        return self.home / "predictions" / safe_name(dataset)
 
     def prepare(self) -> "StateLayout":
         """Create the folders and a Dagster instance config with telemetry off."""
@@ -186,6 +199,11 @@ class RunFiles:
     @property
     def report_dir(self) -> Path:
         return self.root / "report"
+
+    @property
+    def predictor_dir(self) -> Path:
+        """The run as a predictor (:mod:`avgzsl.clipclap.predictor`), written by its evaluation."""
+        return self.root / "predictor"
 
     def read_summary(self, stage: int) -> dict:
         path = self.stage_summary(stage)

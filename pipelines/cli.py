@@ -19,7 +19,7 @@ from avgzsl.layout import StateLayout
 from avgzsl.names import BENCHMARKS, MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES, WEIGHTS
 from avgzsl.progress import reporting
 from avgzsl.runtime import Execution
-from pipelines import summaries
+from pipelines import predict_cli, summaries
 from pipelines.terminal import NORMAL, QUIET, VERBOSE, Terminal
 
 STAGE_CHOICES = ("download", "split", "features", "embeddings", "train", "evaluate")
@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--shape", default="ucf", choices=("ucf", "tiny"))
     syn.add_argument("--seed", type=int, default=0)
     syn.add_argument("--scale", type=float, default=1.0)
+    _output_args(predict_cli.add_parser(sub))
     return parser
 
 
@@ -204,6 +205,8 @@ def _dispatch(layout: StateLayout, args: argparse.Namespace, term: Terminal):
                                                say=term.print))
     if args.command == "run":
         return _run(layout, args, term, args.dataset, args.weights)
+    if args.command == "predict":
+        return predict_cli.run(layout, args, term)
     if args.command == "sweep":
         return _sweep(layout, args, term)
     if args.command == "demo" and not args.published:

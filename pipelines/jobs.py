@@ -21,4 +21,7 @@ train_variant = _job("train_variant", RUN_STAGES,
                      "One run (dataset × variant): stage 1 → stage 2 → evaluation. A sweep is a backfill of it.")
 summarize_results = _job("summarize_results", ("results",),
                          "The paper's tables (mean ± std over seeds) over a dataset's evaluated runs.")
-JOBS = [video_manifest_job, acquire_media, extract_tables, import_published, train_variant, summarize_results]
+predict_inbox = _job("predict_inbox", ("predict",),
+                     "Classify the videos of a dataset's inbox with its trained model (docs/predict.md).")
+JOBS = [video_manifest_job, acquire_media, extract_tables, import_published, train_variant, summarize_results,
+        predict_inbox]

@@ -1,4 +1,4 @@
-"""A sensor that watches custom datasets' ``sources.csv`` and requests only the missing work.
+"""Sensors: custom datasets' ``sources.csv`` (only the missing work is requested) and the predictions inbox.
 
 Watched folders come from ``watch`` in the automation YAML or ``AVGZSL_WATCH`` (see
 ``pipelines/automation.py``).  At each tick, for each folder, the sensor builds the
@@ -16,6 +16,10 @@ cheap, no media is read) and compares it, shard by shard, with the stored one:
 Cursor: JSON ``{dataset: {"manifest": digest, "shards": {shard key: row digest},
 "requests": n}}``; ``n`` numbers the request batches and is part of their run keys, so
 that a file changed back to an earlier state is processed again.
+
+``inbox_sensor`` watches ``<state>/inbox/<dataset>/`` (videos plus ``classes.txt``, optionally
+``predict.yaml`` with the ``predictions`` asset's config): when the folder's files change, one run of
+``predict_inbox`` classifies its videos with the dataset's model.  Cursor: ``{dataset: digest}``.
 """
 from __future__ import annotations
 
@@ -25,12 +29,14 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import yaml
 
 from assets.partitions import dataset_partitions, shard_partitions
 from avgzsl.data.datasets import build_manifest, load_dataset_spec, shard_key
 from avgzsl.data.validate import DataError
 from pipelines.automation import AutomationConfig, load_automation, shard_ranges
-from pipelines.jobs import acquire_media, video_manifest_job
+from avgzsl.predict import VIDEO_SUFFIXES
+from pipelines.jobs import acquire_media, predict_inbox, video_manifest_job
 from pipelines.schedules import shard_range_request
 from resources import StateResource
 
@@ -132,4 +138,45 @@ def custom_sources_sensor(context: dg.SensorEvaluationContext, state: StateResou
                            skip_reason=None if tick.requests else ("; ".join(tick.notes) or "nothing to watch"))
 
 
-sensors = [custom_sources_sensor]
+def _inbox_request(folder: Path, digest: str) -> dg.RunRequest:
+    settings = folder / "predict.yaml"
+    config = yaml.safe_load(settings.read_text()) if settings.is_file() else None
+    if config is not None and not isinstance(config, dict):
+        raise ValueError(f"{settings}: expected a mapping of the predictions asset's config")
+    return dg.RunRequest(run_key=f"{folder.name}:{digest}", job_name=predict_inbox.name, partition_key=folder.name,
+                         run_config={"ops": {"predictions": {"config": config}}} if config else {})
+
+
+@dg.sensor(name="inbox_sensor", jobs=[predict_inbox], minimum_interval_seconds=60,
+           default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Watches <state>/inbox/<dataset>/: when its videos or classes.txt change, classifies the "
+                       "videos with the dataset's model (the predictions asset).")
+def inbox_sensor(context: dg.SensorEvaluationContext, state: StateResource):
+    root = state.layout().home / "inbox"
+    cursor = json.loads(context.cursor or "{}")
+    requests, partitions, notes = [], [], []
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
+        files = sorted((p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                       for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if not any(Path(name).suffix.lower() in VIDEO_SUFFIXES for name, _, _ in files):
+            notes.append(f"{folder.name}: no videos")
+            continue
+        digest = _digest(files)
+        if cursor.get(folder.name) == digest:
+            notes.append(f"{folder.name}: unchanged")
+            continue
+        try:
+            requests.append(_inbox_request(folder, digest))
+        except (OSError, ValueError, yaml.YAMLError) as error:
+            context.log.warning(str(error))
+            notes.append(str(error))
+            continue
+        cursor[folder.name] = digest
+        if not context.instance.has_dynamic_partition("dataset", folder.name):
+            partitions.append(dataset_partitions.build_add_request([folder.name]))
+    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions,
+                           cursor=json.dumps(cursor, sort_keys=True),
+                           skip_reason=None if requests else ("; ".join(notes) or f"no folders in {root}"))
+
+
+sensors = [custom_sources_sensor, inbox_sensor]

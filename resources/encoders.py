@@ -11,23 +11,17 @@ from typing import Optional
 import dagster as dg
 from pydantic import Field
 
-from avgzsl.encoders.base import EncoderError
+from avgzsl.encoders.base import EncoderError, build_once
 from avgzsl.encoders.clap import AudioEncoderSpec, build_audio_encoder
 from avgzsl.encoders.clip import VisualEncoderSpec, build_visual_encoder
 from avgzsl.layout import StateLayout
 
-_BUILT: dict = {}
-
 
 def _cached(spec, build, home: Optional[str]):
-    cache_dir = StateLayout.resolve(home).prepare().models_dir
-    key = (spec, str(cache_dir))
-    if key not in _BUILT:
-        try:
-            _BUILT[key] = build(spec, cache_dir)
-        except EncoderError as error:
-            raise dg.Failure(str(error)) from None
-    return _BUILT[key]
+    try:
+        return build_once(spec, build, StateLayout.resolve(home).prepare().models_dir)
+    except EncoderError as error:
+        raise dg.Failure(str(error)) from None
 
 
 class VisualEncoderResource(dg.ConfigurableResource):

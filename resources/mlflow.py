@@ -17,6 +17,7 @@ import dagster as dg
 from avgzsl.layout import StateLayout
 
 PARENT_TAG = "avgzsl/mlflow_parent_run_id"
+BEST_ALIAS = "best-test-hm"  # the registered model version with the best test HM (register_best)
 
 
 class MlflowResource(dg.ConfigurableResource):
@@ -81,19 +82,68 @@ class MlflowResource(dg.ConfigurableResource):
             client.log_metric(run_id, key, float(value))
         client.set_terminated(run_id, status="FAILED" if failed else "FINISHED")
 
-    def log_clipclap(self, weights_path: str, name: str, input_dim: int):
-        """Log a trained network as a pyfunc model that loads back as ClipClap."""
-        import numpy as np
+    def log_clipclap(self, predictor_dir: str, name: str):
+        """Log a run's predictor folder as a pyfunc model that loads back as ClipClap and ranks class names.
+
+        The served model takes ``{"features": (N, D), "class_names": (C,), "class_text": (C, Dt)}``
+        (class_text optional) with the parameter ``top_k``; see docs/predict.md.
+        """
+        from mlflow.models import ModelSignature
+        from mlflow.types.schema import ParamSchema, ParamSpec
 
         mlflow = self.client()
         code = str(Path(__file__).with_name("clipclap_pyfunc.py"))
         from importlib.metadata import version
 
         # Explicit requirements: MLflow's inference re-imports the model in a subprocess (slow).
-        requirements = [f"{p}=={version(p)}" for p in ("torch", "safetensors", "numpy")] + ["avgzsl"]
-        return mlflow.pyfunc.log_model(name=name, python_model=code, artifacts={"weights": weights_path},
-                                       input_example=np.zeros((1, input_dim), dtype=np.float32),
-                                       pip_requirements=requirements)
+        requirements = [f"{p}=={version(p)}" for p in ("torch", "safetensors", "numpy", "pandas")] + ["avgzsl"]
+        # No input schema: the input is either a feature matrix (→ θ_o) or the dict above (→ the ranking).
+        signature = ModelSignature(inputs=None, params=ParamSchema([ParamSpec("top_k", "long", 5)]))
+        return mlflow.pyfunc.log_model(name=name, python_model=code, artifacts={"predictor": predictor_dir},
+                                       signature=signature, pip_requirements=requirements)
+
+    def predictor_folder(self, model: Optional[str], dataset: Optional[str] = None) -> Path:
+        """The predictor folder a model names: a predictor folder, a downloaded MLflow model, a run folder
+        (``runs/<dataset>/<variant>``), an MLflow model URI (``models:/avgzsl-ucf@best-test-hm``,
+        ``runs:/<id>/clipclap_stage2``), or (None) the registered model of ``dataset`` at its best-test-hm alias."""
+        from avgzsl.clipclap.predictor import PREDICTOR_FILE, PredictError
+        from avgzsl.experiments.runs import run_predictor
+
+        if model is None:
+            if not dataset:
+                raise PredictError("no model given: name a run folder or an MLflow model URI, or a dataset whose "
+                                   "registered model to use")
+            model = f"models:/{self.experiment_prefix}-{dataset}@{BEST_ALIAS}"
+        path = Path(model).expanduser()
+        if path.is_dir():
+            if (path / PREDICTOR_FILE).is_file():
+                return path
+            if (path / "MLmodel").is_file():
+                return path / "artifacts" / "predictor"
+            return run_predictor(self._layout(), path)
+        if ":" not in model or path.exists():
+            raise PredictError(f"model {model}: no such folder, and not an MLflow model URI (models:/..., runs:/...)")
+        return self._download_predictor(model)
+
+    def _download_predictor(self, uri: str) -> Path:
+        from mlflow.exceptions import MlflowException
+
+        from avgzsl.clipclap.predictor import PredictError
+        from avgzsl.layout import safe_name
+
+        mlflow = self.client()
+        dest = self._layout().predict_dir / "models" / safe_name(uri)
+        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dest)))
+        except (MlflowException, OSError) as error:
+            raise PredictError(f"model {uri}: cannot load it from MLflow at {mlflow.get_tracking_uri()} "
+                               f"({str(error).splitlines()[0]})") from None
+        folder = local / "artifacts" / "predictor"
+        if not folder.is_dir():
+            raise PredictError(f"model {uri}: an MLflow model without a predictor (logged by an older avgzsl?); "
+                               "re-evaluate the run (materialize gzsl_evaluation) to log one")
+        return folder
 
     def register_best(self, dataset: str, model_uri: str, run_id: str, metric: str, value: float) -> dict:
         """Register the model and move the ``best-<metric>`` alias to it when it beats the holder."""

@@ -94,3 +94,14 @@ def demo_dataset(demo_original, tmp_path):
     dest = tmp_path / "demo"
     shutil.copytree(demo_original, dest)
     return make_demo_dataset(dest)  # keeps the copied videos, rewrites the file:// sources
+
+
+@pytest.fixture(scope="session")
+def trained_demo(tmp_path_factory, demo_original, tiny_open_clip_config):
+    """The demo DAG trained and evaluated once per session in its own state folder (tiny random encoders, a few
+    epochs; its run registered in MLflow as avgzsl-demo): a :class:`tests.helpers.predict.TrainedDemo`.
+    Tests predict with it but write their own state folder (prediction work lands in its predict/ only when a
+    test names its state folder with --home)."""
+    from tests.helpers.predict import train_demo
+
+    return train_demo(tmp_path_factory.mktemp("trained-demo"), demo_original, tiny_open_clip_config)

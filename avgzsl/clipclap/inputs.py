@@ -50,10 +50,23 @@ class ProtocolData:
         return self
 
 
-def class_text(classes: pa.Table, text_source: str, text_lookup: str) -> tuple[np.ndarray, list[str]]:
-    """The text embedding of each class id, and the class names by id."""
+def model_input(visual: np.ndarray, audio: np.ndarray, modality: str) -> np.ndarray:
+    """The network's input rows for a modality: ``both`` = concat(visual, audio), visual first."""
+    name = canonical_modality(modality)
+    x = np.concatenate([visual, audio], axis=1) if name == "both" else {VISUAL: visual, AUDIO: audio}[name]
+    return np.array(x, dtype=np.float32, order="C")
+
+
+def text_input(clip_text: np.ndarray, clap_text: np.ndarray, text_source: str) -> np.ndarray:
+    """The class embedding w for a text source: ``both`` = concat(clip_text, clap_text), CLIP first."""
     if text_source not in TEXT_SOURCES:
         raise ValueError(f"text must be one of {TEXT_SOURCES}, got {text_source!r}")
+    parts = {"clip": clip_text, "clap": clap_text}
+    return np.concatenate([clip_text, clap_text], axis=1) if text_source == "both" else parts[text_source]
+
+
+def class_text(classes: pa.Table, text_source: str, text_lookup: str) -> tuple[np.ndarray, list[str]]:
+    """The text embedding of each class id, and the class names by id."""
     if text_lookup not in TEXT_LOOKUPS:
         raise ValueError(f"text_lookup must be one of {TEXT_LOOKUPS}, got {text_lookup!r}")
     ids = classes.column("class_id").to_numpy()
@@ -61,8 +74,8 @@ def class_text(classes: pa.Table, text_source: str, text_lookup: str) -> tuple[n
         raise ValueError("class ids must be 0..C-1, one row per class")
     order = np.argsort(ids)
     names = [classes.column("class_name")[int(i)].as_py() for i in order]
-    parts = {"clip": arrow_to_vectors(classes.column("clip_text")), "clap": arrow_to_vectors(classes.column("clap_text"))}
-    w = np.concatenate([parts["clip"], parts["clap"]], axis=1) if text_source == "both" else parts[text_source]
+    w = text_input(arrow_to_vectors(classes.column("clip_text")), arrow_to_vectors(classes.column("clap_text")),
+                   text_source)
     if text_lookup == "positional":
         # The authors' defect: the text dict sorted by readable name, indexed by class id.
         readable = classes.column("readable_name").to_pylist()
@@ -83,10 +96,9 @@ def build_protocol_data(features: pa.Table, classes: pa.Table, modality: str = "
     if unknown:
         raise ValueError(f"videos of classes missing from the classes table: {unknown[:5]}")
     labels = np.fromiter((id_of[c] for c in class_col), dtype=np.int64, count=len(class_col))
-    parts = {VISUAL: arrow_to_vectors(features.column(VISUAL)), AUDIO: arrow_to_vectors(features.column(AUDIO))}
-    x = np.concatenate([parts[VISUAL], parts[AUDIO]], axis=1) if modality == "both" else parts[modality]
+    x = model_input(arrow_to_vectors(features.column(VISUAL)), arrow_to_vectors(features.column(AUDIO)), modality)
     return ProtocolData(
-        inputs=torch.from_numpy(np.array(x, dtype=np.float32, order="C")),
+        inputs=torch.from_numpy(x),
         labels=torch.from_numpy(labels),
         splits=np.asarray(features.column("split").to_pylist(), dtype=object),
         video_ids=np.asarray(features.column("video_id").to_pylist(), dtype=object),

@@ -78,10 +78,26 @@ def distances(theta_o: torch.Tensor, theta_w: torch.Tensor) -> torch.Tensor:
     return torch.cdist(theta_o.float(), theta_w.float())
 
 
+def calibrated(dist: torch.Tensor, is_seen: torch.Tensor, betas: torch.Tensor) -> torch.Tensor:
+    """Calibrated stacking: the distances (N, C) with β added to the seen columns, for each β: (B, N, C)."""
+    seen = is_seen.to(dist.device).to(dist.dtype)
+    return dist.unsqueeze(0) + betas.to(dist).view(-1, 1, 1) * seen
+
+
 def gzsl_predictions(dist: torch.Tensor, cand: Candidates, betas: torch.Tensor) -> torch.Tensor:
     """Column of the nearest class after adding β to seen classes: (B, N)."""
-    seen = cand.is_seen.to(dist.device).to(dist.dtype)
-    return torch.argmin(dist.unsqueeze(0) + betas.to(dist).view(-1, 1, 1) * seen, dim=2)
+    return torch.argmin(calibrated(dist, cand.is_seen, betas), dim=2)
+
+
+def ranking(dist: torch.Tensor, is_seen: torch.Tensor, beta: float, top_k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``top_k`` nearest columns of each row after calibration, and their calibrated distances: (N, k) each.
+
+    Rank 1 is :func:`gzsl_predictions`'s column (a stable sort keeps the first of equal distances, as argmin does).
+    """
+    scores = calibrated(dist, is_seen, torch.tensor([float(beta)]))[0]
+    values, cols = torch.sort(scores, dim=1, stable=True)
+    k = min(int(top_k), scores.shape[1])
+    return cols[:, :k], values[:, :k]
 
 
 def zsl_predictions(dist: torch.Tensor, cand: Candidates) -> torch.Tensor:

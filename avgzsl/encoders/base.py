@@ -5,8 +5,10 @@ builders so that importing :mod:`avgzsl.encoders` stays cheap.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -38,6 +40,7 @@ class EncoderInfo:
     dtype: str
     library_version: str = ""
     preprocessing: str = ""  # short human-readable description of the input pipeline
+    spec: str = ""  # the encoder spec's identity as JSON (:func:`spec_identity`): what rebuilds this encoder
 
     def as_metadata(self) -> dict[str, str]:
         """Flat ``str -> str`` mapping (Parquet / Dagster metadata friendly)."""
@@ -45,6 +48,41 @@ class EncoderInfo:
         for key, value in asdict(self).items():
             out[key] = "" if value is None else str(value)
         return out
+
+
+# Spec fields that say how an encoder runs, not what it computes (left out of its identity).
+RUNTIME_FIELDS = ("device", "batch_size", "fp16", "trust_checkpoint")
+Spec = TypeVar("Spec")
+
+
+def spec_identity(spec) -> str:
+    """The fields of an encoder spec that determine its embeddings, as sorted JSON (paths made absolute)."""
+    out = {k: v for k, v in asdict(spec).items() if k not in RUNTIME_FIELDS}
+    for key in ("model_config", "checkpoint_path"):
+        if out.get(key):
+            out[key] = str(Path(out[key]).expanduser().resolve())
+    return json.dumps(out, sort_keys=True)
+
+
+def spec_from_identity(cls: type[Spec], identity: str, **runtime) -> Spec:
+    """The spec of class ``cls`` that :func:`spec_identity` recorded, with the runtime settings it has (device...)."""
+    known = {f.name for f in fields(cls)}
+    raw = json.loads(identity)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise EncoderError(f"recorded encoder spec has fields this avgzsl does not know: {unknown}; upgrade avgzsl")
+    return replace(cls(**raw), **{k: v for k, v in runtime.items() if v is not None and k in known})
+
+
+_BUILT: dict = {}
+
+
+def build_once(spec, build, cache_dir=None):
+    """The encoder ``build(spec, cache_dir)`` makes, kept for the process (keyed by the whole spec): built once."""
+    key = (spec, str(cache_dir))
+    if key not in _BUILT:
+        _BUILT[key] = build(spec, cache_dir)
+    return _BUILT[key]
 
 
 def check_weights_choice(weights: str) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from avgzsl.runtime import resolve_device
 
 from . import audio_io, clap_build, hf_offline
-from .base import EncoderError, EncoderInfo, check_weights_choice, chunks
+from .base import EncoderError, EncoderInfo, check_weights_choice, chunks, spec_identity
 from .clap_config import DEFAULT_CLAP_CHECKPOINT, TEXT_MAX_LENGTH
 from .weights import drop_stale_buffers, load_into_model, load_state_dict
 
@@ -197,5 +197,6 @@ def build_audio_encoder(spec: AudioEncoderSpec = AudioEncoderSpec(),
         preprocessing=(f"mono {model_cfg['audio_cfg']['sample_rate']} Hz; centre "
                        f"{model_cfg['audio_cfg']['clip_samples']} samples, zero-padded at the end; "
                        f"int16 quantisation; text branch config: {text_config_source}"),
+        spec=spec_identity(spec),
     )
     return AudioEncoder(model, model_cfg, tokenizer, info, spec.batch_size)

@@ -21,7 +21,7 @@ import numpy as np
 from avgzsl.runtime import resolve_device
 
 from . import hf_offline
-from .base import EncoderError, EncoderInfo, check_weights_choice, chunks
+from .base import EncoderError, EncoderInfo, check_weights_choice, chunks, spec_identity
 from .weights import drop_stale_buffers, load_into_model, load_state_dict
 
 DEFAULT_PRETRAINED_TAG = "openai"  # the paper used OpenAI CLIP ViT-B/32 (QuickGELU handled)
@@ -279,5 +279,6 @@ def build_visual_encoder(spec: VisualEncoderSpec = VisualEncoderSpec(),
         library_version=f"open_clip_torch {version('open_clip_torch')}; torch {torch.__version__}",
         preprocessing=(f"RGB; resize ({pcfg.get('resize_mode', 'shortest')}) to {pcfg.get('size')} "
                        f"{pcfg.get('interpolation', '')}, centre crop; mean {pcfg.get('mean')} std {pcfg.get('std')}"),
+        spec=spec_identity(spec),
     )
     return VisualEncoder(model, preprocess, open_clip.get_tokenizer(spec.model_name), info, spec.batch_size)

@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 
 from avgzsl.clipclap.inputs import ProtocolData, build_protocol_data
+from avgzsl.clipclap.predictor import Predictor, PredictError
 from avgzsl.data.store import read_features, write_bytes_atomic
 from avgzsl.experiments.results import run_row
-from avgzsl.experiments.spec import RunSpec, SpecError
+from avgzsl.experiments.spec import SPEC_FIELDS, RunSpec, SpecError
 from avgzsl.layout import RunFiles, StateLayout
 
 METRICS_FILE = "metrics.json"
@@ -93,3 +94,32 @@ def export_report(files: RunFiles, out_dir: Path) -> Path:
     for name in REPORT_FILES:
         write_bytes_atomic((files.report_dir / name).read_bytes(), Path(out_dir) / name)
     return Path(out_dir)
+
+
+def write_predictor(layout: StateLayout, spec: RunSpec, data: ProtocolData, beta: float) -> Path:
+    """The evaluated run as a predictor folder (``predictor/`` of the run): what MLflow logs and predict loads."""
+    features, classes = feature_tables(layout, spec)
+    files = layout.run(spec.dataset, spec.variant)
+    predictor = Predictor.from_run(data, features, classes, files.stage_model(2), beta,
+                                   {**spec.settings(), "variant": spec.variant})
+    return predictor.save(files.predictor_dir)
+
+
+def run_predictor(layout: StateLayout, folder: Path) -> Path:
+    """The predictor folder of a run folder (``runs/<dataset>/<variant>``), written first when missing or older."""
+    files = RunFiles(Path(folder))
+    metrics = files.report_dir / METRICS_FILE
+    if not files.stage_model(2).exists() or not metrics.exists():
+        raise PredictError(f"{folder}: not an evaluated run (a run folder has {files.stage_model(2).name} and "
+                           f"report/{METRICS_FILE}; materialize gzsl_evaluation of the run first)")
+    marker = files.predictor_dir / "predictor.json"
+    if marker.exists() and marker.stat().st_mtime >= max(files.stage_model(2).stat().st_mtime, metrics.stat().st_mtime):
+        return files.predictor_dir
+    settings = (_summary(files, 1) or {}).get("settings", {})
+    if "dataset" not in settings:
+        raise PredictError(f"{files.stage_summary(1)}: no run settings recorded; re-train the run")
+    spec = RunSpec(**{k: v for k, v in settings.items() if k in SPEC_FIELDS})
+    if layout.run(spec.dataset, spec.variant).root.resolve() != files.root.resolve():
+        layout = StateLayout(files.root.resolve().parents[2])  # the run's own state folder
+    beta = json.loads(metrics.read_text())["val_beta"]
+    return write_predictor(layout, spec, protocol_data(layout, spec, "cpu"), beta)

@@ -11,6 +11,7 @@ with zeros too), counted as ``silent`` in the summary.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,16 @@ def encode_visual_shard(encoder, split_rows: list[dict], out_path: Path, prefetc
 def _frame_policy(rows: list[dict]) -> str:
     n = max((len(r["frame_paths"]) for r in rows), default=1)
     return "middle frame" if n == 1 else f"mean of {n} evenly spaced frames"
+
+
+def frames_of_policy(policy: str) -> int:
+    """The frame count a recorded ``frame_policy`` names (the inverse of how it is written)."""
+    if policy == "middle frame":
+        return 1
+    match = re.fullmatch(r"mean of (\d+) evenly spaced frames", policy)
+    if not match:
+        raise ValueError(f"unknown frame policy {policy!r}")
+    return int(match.group(1))
 
 
 def encode_audio_shard(encoder, split_rows: list[dict], out_path: Path, silence_path: Path,

@@ -26,6 +26,7 @@ GRAPH = {
     "clipclap_stage2": {"clipclap_stage1"},
     "gzsl_evaluation": {"clipclap_stage1", "clipclap_stage2"},
     "gzsl_results": {"gzsl_evaluation"},
+    "predictions": {"gzsl_evaluation"},
 }
 SHARD_ASSETS = {"raw_videos", "media_split", "visual_features", "audio_features"}
 CHECKS = {"raw_videos": {"failure_rate"}, "media_split": {"failure_rate"},
@@ -57,7 +58,7 @@ def test_every_schedule_and_sensor_resolves_with_its_job():
     for schedule in schedules:
         resolved = defs.resolve_schedule_def(schedule.name)
         assert resolved.job_name in job_names and resolved.default_status.value == "STOPPED"
-    assert [s.name for s in sensors] == ["custom_sources_sensor"]
+    assert [s.name for s in sensors] == ["custom_sources_sensor", "inbox_sensor"]
     for sensor in sensors:
         resolved = defs.resolve_sensor_def(sensor.name)
         assert {target.job_name for target in resolved.targets} <= job_names
@@ -79,5 +80,5 @@ def test_shard_assets_are_shard_partitioned_and_checks_are_declared(graph):
             assert node.partitions_def.name == "shard", asset
         assert node.partitions_def is not None, asset
         assert {check.name for check in node.check_keys} == CHECKS.get(asset, set()), asset
-    for asset in ("video_manifest", "class_embeddings", "extracted_features", "published_features"):
+    for asset in ("video_manifest", "class_embeddings", "extracted_features", "published_features", "predictions"):
         assert graph.get(dg.AssetKey(asset)).partitions_def.name == "dataset"
