@@ -45,8 +45,11 @@ def test_features_of_one_shard_then_the_dataset_tables(state_home, instance, dem
 
     again = dg.materialize([visual_features, audio_features], partition_key="demo-0000", instance=instance,
                            resources=resources)
-    assert metadata(again, "visual_features")["shards_skipped"] == 1
-    assert metadata(again, "audio_features")["shards_skipped"] == 1
+    for asset in ("visual_features", "audio_features"):  # unchanged: decided from the spec, no encoder built
+        skipped = metadata(again, asset)
+        assert (skipped["shards_skipped"], skipped["ok"], skipped["skipped"], skipped["failed"]) == (1, 0, 11, 0)
+        assert skipped["encoder_built"] is False and skipped["weights"] == "random"
+    assert metadata(again, "visual_features")["encoder"]["model_name"] == "avgzsl-tiny-ViT"  # from the stored file
     assert metadata(dg.materialize([class_embeddings], partition_key="demo", instance=instance, resources=resources),
                     "class_embeddings")["skipped_unchanged"] is True
 
