@@ -3,10 +3,11 @@ from collections import Counter
 
 import dagster as dg
 
+from assets.checks import feature_check_results, feature_check_specs
 from assets.partitions import dataset_partitions, shard_partitions
 from assets.shards import ALL, run_shards
 from avgzsl.data.datasets import shard_key
-from avgzsl.data.store import file_metadata
+from avgzsl.data.store import file_metadata, read_features
 from avgzsl.encoders.base import LazyEncoder
 from avgzsl.features.class_embeddings import build_class_embeddings
 from avgzsl.features.fingerprint import FINGERPRINT_KEY
@@ -102,6 +103,7 @@ def class_embeddings(context: dg.AssetExecutionContext, state: StateResource,
 @dg.asset(partitions_def=dataset_partitions, group_name="features", kinds={"parquet"}, owners=["team:avgzsl"],
           deps=[dg.AssetDep("visual_features", partition_mapping=ALL),
                 dg.AssetDep("audio_features", partition_mapping=ALL), class_embeddings],
+          check_specs=feature_check_specs("extracted_features"),
           description="The dataset's features table (one row per video with both vectors), next to its classes "
                       "table: what training reads with features=extracted.")
 def extracted_features(context: dg.AssetExecutionContext, state: StateResource) -> dg.MaterializeResult:
@@ -113,9 +115,10 @@ def extracted_features(context: dg.AssetExecutionContext, state: StateResource) 
     keys = sorted(shards)
     visual = read_vectors([paths.feature_shard(VISUAL, k) for k in keys], [shards[k] for k in keys])
     audio = read_vectors([paths.feature_shard(AUDIO, k) for k in keys], [shards[k] for k in keys])
-    out, _ = paths.feature_tables("extracted")
+    out, classes = paths.feature_tables("extracted")
     summary = assemble_features(manifest.to_dicts(), visual, audio, out)
-    return dg.MaterializeResult(metadata={
+    checks = feature_check_results(read_features(out), read_features(classes)) if classes.exists() else []
+    return dg.MaterializeResult(check_results=checks, metadata={
         "videos": summary["videos"], "missing_videos": summary["missing"],
         "visual_weights": summary["metadata"].get(f"{VISUAL}.weights", ""),
         "audio_weights": summary["metadata"].get(f"{AUDIO}.weights", ""),

@@ -1,5 +1,5 @@
 """What a demanding user does to the CLI: kill -9 mid-encoding and run again, two commands at once on a fresh
-state folder, grow a dataset, rerun unchanged features (subprocesses: real signals, real concurrency)."""
+state folder, grow a dataset and rerun unchanged features (subprocesses where signals or concurrency matter)."""
 from __future__ import annotations
 
 import contextlib
@@ -72,11 +72,17 @@ def test_two_reproduce_commands_at_once_on_a_fresh_state_folder_both_succeed(tmp
     assert all((tmp_path / f"report-{i}" / "metrics.json").exists() for i in range(2))
 
 
-def test_a_grown_dataset_encodes_only_its_new_shard_and_features_hold_each_video_once(state_home, demo_dataset):
-    run = cli("run", demo_dataset, "--until", "features", "--weights", "random", "-q", "--json")
-    first = subprocess.run(run, env=env(), capture_output=True, text=True, timeout=600)
-    assert first.returncode == 0, first.stderr[-2000:]
-    rerun = last_json(subprocess.run(run, env=env(), capture_output=True, text=True, timeout=600).stdout)
+def test_a_grown_dataset_encodes_only_its_new_shard_and_features_hold_each_video_once(state_home, demo_dataset,
+                                                                                      tmp_path):
+    from pipelines.commands import run_pipeline
+    from tests.helpers.tiny_cli import tiny_encoder_config
+
+    def run(until: str) -> dict:
+        return run_pipeline(state_home, str(demo_dataset), until, weights="random",
+                            encoders=tiny_encoder_config(tmp_path / "encoders"))
+
+    run("features")
+    rerun = run("features")
     for stream in ("visual_features", "audio_features"):  # unchanged: every shard skipped, no encoder built
         assert (rerun[stream]["shards_skipped"], rerun[stream]["ok"], rerun[stream]["skipped"]) == (4, 0, 37)
     assert {"ok", "failed", "skipped", "top_reasons"} <= set(rerun["visual_features"]) & set(rerun["download"])
@@ -87,8 +93,7 @@ def test_a_grown_dataset_encodes_only_its_new_shard_and_features_hold_each_video
         f.write("0-new,amber bell\n")
     with open(demo_dataset / "sources.csv", "a") as f:
         f.write(f"0-new,{video.as_uri()},,\n")
-    run[run.index("features")] = "embeddings"
-    grown = last_json(subprocess.run(run, env=env(), capture_output=True, text=True, timeout=600).stdout)
+    grown = run("embeddings")
     assert (grown["download"]["ok"], grown["split"]["ok"]) == (1, 1)
     # the new video fills the last shard (2 videos): only that shard is encoded again
     assert (grown["visual_features"]["shards_skipped"], grown["visual_features"]["skipped"]) == (3, 11 + 12 + 12)
