@@ -7,6 +7,7 @@ from pydantic import Field
 
 from assets.partitions import dataset_partitions, shard_partitions
 from assets.shards import ALL, run_shards, status_counts
+from avgzsl.coordination import file_lock
 from avgzsl.data.datasets import build_manifest, load_dataset_spec
 from avgzsl.data.split_files import fetch_class_splits
 from avgzsl.data.store import write_parquet_atomic, write_text_atomic
@@ -42,17 +43,20 @@ def video_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, st
     paths = state.layout().dataset(dataset)
     split_dir = (fetch_class_splits(spec.benchmark, paths.root, source=config.splits_from) if spec.benchmark
                  else Path(spec.root) / "class-split")
-    manifest = build_manifest(spec, split_dir)
+    manifest = build_manifest(spec, split_dir, previous=paths.previous_manifest(spec))
     write_parquet_atomic(manifest.to_arrow(), paths.manifest)
     write_text_atomic(spec.as_json(), paths.spec)
     keys = paths.shard_keys(dataset)
-    new = [k for k in keys if not context.instance.has_dynamic_partition("shard", k)]
-    if new:
-        context.instance.add_dynamic_partitions("shard", new)
+    dropped = paths.drop_shards(keys)
+    with file_lock(state.layout().lock_file("dagster")):  # concurrent runs register a key once
+        new = [k for k in keys if not context.instance.has_dynamic_partition("shard", k)]
+        if new:
+            context.instance.add_dynamic_partitions("shard", new)
     per_split = manifest.group_by("split").len().sort("split")
     return dg.MaterializeResult(metadata={
         "videos": manifest.height, "classes": manifest["class_name"].n_unique(), "shards": len(keys),
-        "new_shards": len(new), "first_shard": keys[0] if keys else "", "last_shard": keys[-1] if keys else "",
+        "new_shards": len(new), "files_of_dropped_shards_deleted": len(dropped),
+        "first_shard": keys[0] if keys else "", "last_shard": keys[-1] if keys else "",
         "videos_per_split": dg.MetadataValue.json(dict(per_split.iter_rows())),
         "manifest_path": dg.MetadataValue.path(str(paths.manifest)),
     })

@@ -1,13 +1,12 @@
 """The authors' published features, imported into our Parquet tables."""
-
 from typing import Optional
 
 import dagster as dg
 from pydantic import Field
 
+from assets.checks import feature_check_results, feature_check_specs
 from assets.partitions import dataset_partitions
 from avgzsl.data.authors import import_authors_root
-from avgzsl.data.checks import feature_checks
 from avgzsl.data.store import write_parquet_atomic
 from avgzsl.names import AUDIO, VISUAL
 from resources import StateResource
@@ -25,10 +24,7 @@ class PublishedFeaturesConfig(dg.Config):
     group_name="published_features",
     kinds={"parquet", "python"},
     owners=["team:avgzsl"],
-    check_specs=[dg.AssetCheckSpec(name, asset="published_features", description=doc) for name, doc in (
-        ("splits_complete", "every split of the protocol has videos"),
-        ("seen_unseen_disjoint", "no unseen class has training videos"),
-        ("vectors_normalised", "input and text vectors are L2-normalised"))],
+    check_specs=feature_check_specs("published_features"),
     description="Per-video CLIP/CLAP features and per-class text embeddings from the authors' published "
                 "pickles, read with a restricted unpickler and validated, as Parquet tables.",
 )
@@ -42,10 +38,7 @@ def published_features(context: dg.AssetExecutionContext, config: PublishedFeatu
     write_parquet_atomic(imported.classes, classes_path, metadata=meta)
     counts = {split: int(n) for split, n in imported.summary.get("videos_per_split", {}).items()}
     context.log.info(f"imported {imported.features.num_rows} videos, {imported.classes.num_rows} classes")
-    checks = [dg.AssetCheckResult(check_name=c.name, passed=c.passed, description=c.description,
-                                  metadata=c.metadata, severity=dg.AssetCheckSeverity[c.severity])
-              for c in feature_checks(imported.features, imported.classes)]
-    return dg.MaterializeResult(check_results=checks, metadata={
+    return dg.MaterializeResult(check_results=feature_check_results(imported.features, imported.classes), metadata={
         "videos": imported.features.num_rows,
         "classes": imported.classes.num_rows,
         "videos_per_split": dg.MetadataValue.json(counts),

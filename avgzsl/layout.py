@@ -12,6 +12,7 @@ The state folder is ``./.avgzsl`` in the working directory, or ``$AVGZSL_HOME``:
     predict/                 `avgzsl predict`'s media store, split ledger and features of new videos
     inbox/<dataset>/         videos for the ``predictions`` asset (classes.txt: the class names to rank)
     predictions/<dataset>/   that asset's predictions.parquet
+    locks/                   lock files of first-time initialisation (see avgzsl.coordination)
 """
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ from pathlib import Path
 
 import polars as pl
 
+from avgzsl.coordination import file_lock
 from avgzsl.data.datasets import DatasetSpec, shard_key
+from avgzsl.data.store import is_temp, write_text_atomic
+from avgzsl.errors import StateError
 from avgzsl.names import FEATURE_SOURCES
 
 DAGSTER_YAML = """\
@@ -36,7 +40,28 @@ concurrency:
     max_concurrent_runs: 2
   pools:
     default_limit: 1  # the `gpu` pool of the encoder steps: one at a time
+# A run whose process is gone (killed) is marked failed and its pool slots freed: by
+# every avgzsl command before it starts a run, and under `dagster dev` by the daemon.
+run_launcher:
+  module: pipelines.recovery
+  class: LivenessRunLauncher
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 30
+  max_resume_run_attempts: 0
+  free_slots_after_run_end_seconds: 5
 """
+# Earlier generated versions, replaced by the current one (a file the user edited is kept).
+_OLD_DAGSTER_YAMLS = ("""\
+# Written by avgzsl; edit freely (it is not overwritten once present).
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+  pools:
+    default_limit: 1  # the `gpu` pool of the encoder steps: one at a time
+""",)
 
 
 def safe_name(name: str) -> str:
@@ -106,13 +131,26 @@ class StateLayout:
     def predictions_dir(self, dataset: str) -> Path:
         return self.home / "predictions" / safe_name(dataset)
 
+    def lock_file(self, name: str) -> Path:
+        """The lock of one first-time initialisation (``dagster``, ``mlflow``); see :func:`file_lock`."""
+        return self.home / "locks" / f"{name}.lock"
+
     def prepare(self) -> "StateLayout":
-        """Create the folders and a Dagster instance config with telemetry off."""
-        for d in (self.dagster_home, self.mlflow_artifacts, self.data_dir, self.runs_dir, self.models_dir):
-            d.mkdir(parents=True, exist_ok=True)
-        cfg = self.dagster_home / "dagster.yaml"
-        if not cfg.exists():
-            cfg.write_text(DAGSTER_YAML)
+        """Create the folders and a Dagster instance config with telemetry off.
+
+        A folder that cannot be created (read-only, a file in the way, a full disk) is a
+        :class:`StateError` naming it and the cause.
+        """
+        try:
+            for d in (self.dagster_home, self.mlflow_artifacts, self.data_dir, self.runs_dir, self.models_dir):
+                d.mkdir(parents=True, exist_ok=True)
+            cfg = self.dagster_home / "dagster.yaml"
+            if not cfg.exists() or cfg.read_text() in _OLD_DAGSTER_YAMLS:
+                with file_lock(self.lock_file("dagster")):
+                    if not cfg.exists() or cfg.read_text() in _OLD_DAGSTER_YAMLS:
+                        write_text_atomic(DAGSTER_YAML, cfg)
+        except OSError as error:
+            raise StateError.of(error, self.home) from error
         return self
 
     def activate(self) -> "StateLayout":
@@ -175,6 +213,20 @@ class DatasetPaths:
         if not self.manifest.exists():
             raise FileNotFoundError(f"{self.manifest} is missing: materialize video_manifest for this dataset first")
         return pl.read_parquet(self.manifest)
+
+    def previous_manifest(self, spec: DatasetSpec) -> pl.DataFrame | None:
+        """The stored manifest, whose shard assignment a rebuilt one keeps, when cut at ``spec.shard_size``."""
+        if not self.manifest.exists() or not self.spec.exists() or self.read_spec().shard_size != spec.shard_size:
+            return None
+        return pl.read_parquet(self.manifest, columns=["video_id", "shard"])
+
+    def drop_shards(self, keep: list[str]) -> list[Path]:
+        """Delete the ledgers and feature files of shards not in ``keep`` (gone from the manifest); those deleted."""
+        gone = [path for folder in (self.root / "ledgers", self.root / "features") if folder.is_dir()
+                for path in folder.glob("*/*.parquet") if path.stem not in set(keep) and not is_temp(path)]
+        for path in gone:
+            path.unlink(missing_ok=True)
+        return gone
 
     def shard_rows(self, shard: int) -> pl.DataFrame:
         return self.read_manifest().filter(pl.col("shard") == shard)

@@ -25,7 +25,7 @@ import pyarrow as pa
 from avgzsl.clipclap.inputs import model_input
 from avgzsl.clipclap.predictor import Predictor, PredictError, check_class_names, ranking_table
 from avgzsl.data.store import write_parquet_atomic
-from avgzsl.encoders.base import build_once, spec_from_identity
+from avgzsl.encoders.base import LazyEncoder, build_once, spec_from_identity
 from avgzsl.encoders.clap import AudioEncoderSpec, build_audio_encoder
 from avgzsl.encoders.clip import VisualEncoderSpec, build_visual_encoder
 from avgzsl.encoders.prompts import class_text_embeddings
@@ -171,6 +171,11 @@ def text_encoder(predictor: Predictor, encoders: dict):
 
 
 # -- media and features -----------------------------------------------------------------------------
+def _built(encoder) -> LazyEncoder:
+    """An encoder already built (its size was checked), as the feature stages take it."""
+    return LazyEncoder(encoder.info.as_metadata(), lambda: encoder)
+
+
 def extract_features(items: list[Item], predictor: Predictor, encoders: dict, work: Path,
                      settings: MediaSettings = MediaSettings()) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Model input rows by source URL, and the reason of each source that failed (download, split, encode)."""
@@ -199,9 +204,9 @@ def extract_features(items: list[Item], predictor: Predictor, encoders: dict, wo
         emit("stage", name=f"encode {stream}", detail=f"{len(rows)} video(s)")
         out = work / "features" / stream / f"{digest}.parquet"
         if stream == VISUAL:
-            result = encode_visual_shard(encoders[VISUAL], rows, out)
+            result = encode_visual_shard(_built(encoders[VISUAL]), rows, out)
         else:
-            result = encode_audio_shard(encoders[AUDIO], rows, out, store.root / f"silence-{rate}.wav")
+            result = encode_audio_shard(_built(encoders[AUDIO]), rows, out, store.root / f"silence-{rate}.wav")
         errors.update({vid: f"encode {stream}: {why}" for vid, why in result.failed})
         ids, matrix, _ = read_vectors([out])
         vectors[stream] = dict(zip(ids, matrix))

@@ -11,7 +11,6 @@ This uses Dagster's backfill records directly (``dagster._core``, checked with 1
 """
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 
@@ -22,7 +21,9 @@ from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from dagster._core.storage.tags import BACKFILL_ID_TAG
 from dagster._core.utils import make_new_backfill_id
 
-OWNER_TAG = "avgzsl/sweep_pid"
+from avgzsl.coordination import pid_alive, process_token, token_alive
+
+OWNER_TAG = "avgzsl/sweep_pid"  # the sweep process's token (host:pid:start time; a bare pid in older records)
 
 
 def open_backfill(instance: dg.DagsterInstance, asset_graph, partition_keys: list[str], assets: list[dg.AssetKey],
@@ -30,7 +31,7 @@ def open_backfill(instance: dg.DagsterInstance, asset_graph, partition_keys: lis
     """Add a backfill record whose partitions are all requested; its id tags the sweep's runs."""
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=make_new_backfill_id(), asset_graph=asset_graph, partition_names=partition_keys,
-        asset_selection=assets, backfill_timestamp=time.time(), tags={**tags, OWNER_TAG: str(os.getpid())},
+        asset_selection=assets, backfill_timestamp=time.time(), tags={**tags, OWNER_TAG: process_token()},
         dynamic_partitions_store=instance, all_partitions=False, title=title,
         description="launched by avgzsl sweep", run_config=None)
     data = backfill.asset_backfill_data
@@ -67,20 +68,9 @@ def cancel_orphans(instance: dg.DagsterInstance) -> list[str]:
     """Close the open backfills of sweeps whose process is gone (killed); their ids."""
     closed = []
     for backfill in instance.get_backfills(filters=BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED])):
-        pid = backfill.tags.get(OWNER_TAG)
-        if pid and not _alive(int(pid)):
+        owner = backfill.tags.get(OWNER_TAG, "")
+        if owner and (token_alive(owner) if ":" in owner else pid_alive(int(owner))) is False:
             instance.update_backfill(backfill.with_status(BulkActionStatus.CANCELED).with_end_timestamp(time.time()))
             closed.append(backfill.backfill_id)
     return closed
 
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

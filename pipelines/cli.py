@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from avgzsl.errors import OptionError, RunFailed, UserError
+from avgzsl.errors import OptionError, RunFailed, UserError, state_failure
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.experiments.sweep import Sweep
 from avgzsl.layout import StateLayout
@@ -173,8 +173,9 @@ def _sweep(layout: StateLayout, args: argparse.Namespace, term: Terminal):
 
 
 def _run(layout: StateLayout, args: argparse.Namespace, term: Terminal, dataset: str, weights: str | None):
-    from avgzsl.data.datasets import load_dataset_spec
+    from avgzsl.data.datasets import load_dataset_spec, parse_shard_range
 
+    parse_shard_range(getattr(args, "shards", None))
     train = {**_settings(args), "modality": args.modality, "text": args.text, "text_lookup": args.text_lookup,
              "seed": args.seed}
     name = load_dataset_spec(dataset).name
@@ -237,9 +238,15 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         return _fail(term, str(error), verbosity)
     except OSError as error:
+        failure = state_failure(error, layout.home)  # e.g. the disk is full
+        if failure is not None:
+            return _fail(term, str(failure), verbosity)
         where = f": {error.filename}" if error.filename else ""
         return _fail(term, f"{error.strerror or error}{where}", verbosity)
-    except Exception as error:  # a bug: say so, with where to look
+    except Exception as error:  # a bug: say so, with where to look (a full disk or read-only store is no bug)
+        failure = state_failure(error, layout.home)
+        if failure is not None:
+            return _fail(term, str(failure), verbosity)
         return _fail(term, f"{type(error).__name__}: {error} (an internal error; please report it)", verbosity,
                      logged=True)
     summary.show(term, getattr(args, "json", False))

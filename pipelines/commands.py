@@ -10,11 +10,10 @@ import json
 from pathlib import Path
 
 from assets import RUN_STAGES, SHARD_STAGES, asset_names
-from avgzsl.data.datasets import load_dataset_spec
+from avgzsl.data.datasets import load_dataset_spec, parse_shard_range
 from avgzsl.experiments.results import runs_table, write_results
 from avgzsl.experiments.runs import export_report, finished_runs
 from avgzsl.experiments.spec import SPEC_FIELDS, RunSpec
-from avgzsl.features.tables import read_vectors
 from avgzsl.layout import StateLayout
 from avgzsl.media.shards import stage_summary
 from avgzsl.names import STREAMS
@@ -92,6 +91,7 @@ def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | No
                  splits_from: str | None = None, weights: str | None = None, report_dir: Path | None = None,
                  train: dict | None = None, encoders: dict | None = None, execution: Execution = Execution()) -> dict:
     """Manifest, then every stage up to ``until``; a summary per stage (what ``--json`` prints)."""
+    parse_shard_range(shards)  # a bad --shards fails before the manifest is (re)written
     spec = load_dataset_spec(dataset)
     given = {k: v for k, v in (train or {}).items() if k in SPEC_FIELDS and k != "dataset"}
     run_spec = RunSpec(dataset=spec.name, **{**given, "features": "extracted"}) if until in RUN_STAGES else None
@@ -105,15 +105,17 @@ def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | No
     keys = select_shards(paths.shard_keys(spec.name), shards)
     stages = PIPELINE_STAGES[: PIPELINE_STAGES.index(until) + 1]
     resources = encoder_resources(weights, encoders)
-    execute(acquire_media, {"resources": resources} if "features" in stages else None,
-            partition_range=(keys[0], keys[-1]), assets=asset_names(*(s for s in stages if s in SHARD_STAGES)))
+    media = execute(acquire_media, {"resources": resources} if "features" in stages else None,
+                    partition_range=(keys[0], keys[-1]), assets=asset_names(*(s for s in stages if s in SHARD_STAGES)))
     summary = {s: stage_summary(paths, s, keys) for s in ("download", "split") if s in stages}
     if "features" in stages:
         for stream in STREAMS:
-            files = [paths.feature_shard(stream, k) for k in keys]
-            ids, _, meta = read_vectors(files)
-            summary[f"{stream}_features"] = {"ok": len(ids), "path": str(files[0].parent),
-                                             "weights": meta.get("weights", ""), "encoder": meta.get("model_name", "")}
+            meta = asset_metadata(media, f"{stream}_features")
+            summary[f"{stream}_features"] = {
+                "ok": meta["ok"], "failed": meta["failed"], "skipped": meta["skipped"],
+                "top_reasons": meta["top_reasons"], "path": meta["path"], "weights": meta["weights"],
+                "encoder": meta["model_name"], "shards": meta["shards_recomputed"] + meta["shards_skipped"],
+                "shards_skipped": meta["shards_skipped"]}
     if "embeddings" in stages:
         emit("stage", name="class embeddings and feature tables", detail=spec.name)
         result = execute(extract_tables, {"resources": resources}, partition_key=spec.name)

@@ -10,10 +10,13 @@ import dagster as dg
 from assets import ALL_ASSETS
 from pipelines.executors import EXECUTOR_ENV, executor_named
 from pipelines.jobs import JOBS
+from pipelines.pools import install as calm_pool_waits
 from pipelines.schedules import schedules
 from pipelines.sensors import sensors
 from resources import (AudioEncoderResource, MediaResource, MlflowResource, StateResource, TrainingResource,
                        VisualEncoderResource)
+
+calm_pool_waits()  # run workers too (dagster dev): no busy wait, Ctrl-C obeyed, dead holders freed
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

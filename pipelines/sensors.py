@@ -75,8 +75,10 @@ class _Tick:
         spec = load_dataset_spec(folder)
         if spec.benchmark:
             raise DataError(f"{folder}: a benchmark has no sources.csv to watch")
-        want = shard_digests(build_manifest(spec, Path(spec.root) / "class-split"), spec.name)
-        stored_path = self.layout.dataset(spec.name).manifest
+        paths = self.layout.dataset(spec.name)
+        want = shard_digests(build_manifest(spec, Path(spec.root) / "class-split",
+                                            previous=paths.previous_manifest(spec)), spec.name)
+        stored_path = paths.manifest
         stored = shard_digests(pl.read_parquet(stored_path), spec.name) if stored_path.exists() else None
         entry = self.cursor.setdefault(spec.name, {})
         if stored != want:

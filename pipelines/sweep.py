@@ -26,7 +26,7 @@ from avgzsl.layout import StateLayout
 from avgzsl.progress import emit, reporting
 from pipelines import backfills
 from pipelines.jobs import train_variant
-from pipelines.launch import asset_graph, ensure_partitions, execute
+from pipelines.launch import asset_graph, ensure_partitions, execute, instance as dagster_instance
 from resources.mlflow import PARENT_TAG, MlflowResource
 
 
@@ -79,8 +79,7 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
             todo.append(spec)
     if not todo:
         return outcome
-    instance = dg.DagsterInstance.get()
-    backfills.cancel_orphans(instance)
+    instance = dagster_instance()
     ensure_partitions("dataset", sorted({s.dataset for s in todo}))
     ensure_partitions("variant", [s.variant for s in todo])
     graph, keys = asset_graph(), [dg.AssetKey(a) for a in assets]

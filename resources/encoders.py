@@ -11,16 +11,23 @@ from typing import Optional
 import dagster as dg
 from pydantic import Field
 
-from avgzsl.encoders.base import EncoderError, build_once
+from avgzsl.encoders.base import EncoderError, LazyEncoder, build_once, encoder_identity
 from avgzsl.encoders.clap import AudioEncoderSpec, build_audio_encoder
 from avgzsl.encoders.clip import VisualEncoderSpec, build_visual_encoder
+from avgzsl.errors import UserError
 from avgzsl.layout import StateLayout
-
 
 def _cached(spec, build, home: Optional[str]):
     try:
         return build_once(spec, build, StateLayout.resolve(home).prepare().models_dir)
     except EncoderError as error:
+        raise dg.Failure(str(error)) from None
+
+
+def _identity(spec, family: str) -> dict[str, str]:
+    try:
+        return encoder_identity(spec, family)
+    except UserError as error:  # e.g. a device this machine does not have
         raise dg.Failure(str(error)) from None
 
 
@@ -47,6 +54,10 @@ class VisualEncoderResource(dg.ConfigurableResource):
     def encoder(self):
         return _cached(self.spec(), build_visual_encoder, self.home)
 
+    def lazy(self) -> LazyEncoder:
+        """The encoder, built only when a shard needs it (its identity decides skips)."""
+        return LazyEncoder(_identity(self.spec(), "open_clip"), self.encoder)
+
 
 class AudioEncoderResource(dg.ConfigurableResource):
     """CLAP audio/text encoder (laion_clap HTSAT-tiny, non-fusion)."""
@@ -67,3 +78,7 @@ class AudioEncoderResource(dg.ConfigurableResource):
 
     def encoder(self):
         return _cached(self.spec(), build_audio_encoder, self.home)
+
+    def lazy(self) -> LazyEncoder:
+        """The encoder, built only when a shard needs it (its identity decides skips)."""
+        return LazyEncoder(_identity(self.spec(), "laion_clap"), self.encoder)

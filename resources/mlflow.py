@@ -5,6 +5,11 @@ opened in one asset step, tagged with the Dagster run id, asset key and
 partition, and later steps re-enter it by id.  A sweep is a parent run: the Dagster
 runs of its variants carry its id in the ``avgzsl/mlflow_parent_run_id`` tag, and
 their MLflow runs are nested under it.
+
+Every run opened here is tagged with its process (``avgzsl.process``); a run left
+``RUNNING`` by a process that is gone (killed) is closed as ``KILLED`` before a new
+one opens (:meth:`MlflowResource.close_dead_runs`).  The first use of the SQLite
+store creates its schema under a file lock, so concurrent commands do not race.
 """
 
 import contextlib
@@ -14,10 +19,14 @@ from typing import Iterator, Optional
 
 import dagster as dg
 
+from avgzsl.coordination import file_lock, process_token, token_alive
+from avgzsl.errors import state_failure
 from avgzsl.layout import StateLayout
 
 PARENT_TAG = "avgzsl/mlflow_parent_run_id"
 BEST_ALIAS = "best-test-hm"  # the registered model version with the best test HM (register_best)
+OWNER_TAG = "avgzsl.process"
+_READY: set[str] = set()  # tracking URIs whose store this process has opened
 
 
 class MlflowResource(dg.ConfigurableResource):
@@ -34,9 +43,34 @@ class MlflowResource(dg.ConfigurableResource):
         import mlflow
 
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-        uri = self.tracking_uri or self._layout().mlflow_uri
+        layout = self._layout()
+        uri = self.tracking_uri or layout.mlflow_uri
         mlflow.set_tracking_uri(uri)
+        if uri not in _READY:
+            try:
+                with file_lock(layout.lock_file("mlflow")):  # creates the schema of a new store, once
+                    mlflow.MlflowClient(uri).search_experiments(max_results=1)
+            except Exception as error:
+                failure = state_failure(error, layout.mlflow_dir)
+                if failure is None:
+                    raise
+                raise failure from error
+            _READY.add(uri)
         return mlflow
+
+    def close_dead_runs(self, dagster_run_ids=()) -> list[str]:
+        """Close as KILLED the runs left RUNNING by a process that is gone, or by the given Dagster runs; their ids."""
+        client = self.client().MlflowClient()
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        if not experiments:
+            return []
+        closed = []
+        for run in client.search_runs(experiments, "attributes.status = 'RUNNING'", max_results=5000):
+            token = run.data.tags.get(OWNER_TAG)
+            if (token and token_alive(token) is False) or run.data.tags.get("dagster.run_id") in dagster_run_ids:
+                client.set_terminated(run.info.run_id, status="KILLED")
+                closed.append(run.info.run_id)
+        return closed
 
     def experiment_id(self, dataset: str) -> str:
         mlflow = self.client()
@@ -45,14 +79,22 @@ class MlflowResource(dg.ConfigurableResource):
         if found is not None:
             return found.experiment_id
         location = Path(self._layout().mlflow_artifacts / name).as_uri()
-        return mlflow.create_experiment(name, artifact_location=location)
+        try:
+            return mlflow.create_experiment(name, artifact_location=location)
+        except mlflow.exceptions.MlflowException:  # another process created it meanwhile
+            found = mlflow.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return found.experiment_id
 
     @contextlib.contextmanager
     def run(self, dataset: str, context: dg.AssetExecutionContext, run_id: Optional[str] = None,
             run_name: Optional[str] = None) -> Iterator:
         """Start (or re-enter, given ``run_id``) an MLflow run tagged with Dagster's ids."""
         mlflow = self.client()
+        self.close_dead_runs()
         tags = {
+            OWNER_TAG: process_token(),
             "dagster.run_id": context.run.run_id,
             "dagster.asset_key": context.asset_key.to_user_string(),
             "dagster.partition": context.partition_key if context.has_partition_key else "",
@@ -62,7 +104,8 @@ class MlflowResource(dg.ConfigurableResource):
             tags["mlflow.parentRunId"] = parent
         if run_id:
             with mlflow.start_run(run_id=run_id) as active:
-                mlflow.set_tags({f"{k}.{tags['dagster.asset_key']}": v for k, v in tags.items()})
+                mlflow.set_tags({OWNER_TAG: tags.pop(OWNER_TAG),
+                                 **{f"{k}.{tags['dagster.asset_key']}": v for k, v in tags.items()}})
                 yield active
         else:
             with mlflow.start_run(experiment_id=self.experiment_id(dataset), run_name=run_name, tags=tags) as active:
@@ -70,8 +113,10 @@ class MlflowResource(dg.ConfigurableResource):
 
     def start_parent(self, dataset: str, name: str, params: dict) -> str:
         """Open a sweep's parent run (left RUNNING for its children); its id."""
+        self.close_dead_runs()
         client = self.client().MlflowClient()
-        run = client.create_run(self.experiment_id(dataset), run_name=name, tags={"avgzsl.sweep": "true"})
+        run = client.create_run(self.experiment_id(dataset), run_name=name,
+                                tags={"avgzsl.sweep": "true", OWNER_TAG: process_token()})
         for key, value in params.items():
             client.log_param(run.info.run_id, key, value)
         return run.info.run_id

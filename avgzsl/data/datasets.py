@@ -18,6 +18,7 @@ import yaml
 from avgzsl.names import SPLITS
 from avgzsl.data.splits import DATASETS, read_class_splits, read_video_manifest
 from avgzsl.data.validate import DataError
+from avgzsl.errors import OptionError
 
 VGGSOUND_CLIP_SECONDS = 10
 SPEC_KEYS = {"name", "sample_rate", "n_frames", "shard_size", "allowed_roots", "annotations"}
@@ -69,15 +70,37 @@ def load_dataset_spec(dataset: str | Path, **overrides) -> DatasetSpec:
         raise DataError(f"{dataset}: neither a benchmark ({', '.join(DATASETS)}) nor a folder with dataset.yaml")
     try:
         raw = yaml.safe_load(spec_file.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise DataError(f"{spec_file}: not valid YAML ({error})") from error
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise DataError(f"{spec_file}: not valid YAML ({' '.join(str(error).split())})") from error
     if not isinstance(raw, dict) or "name" not in raw:
         raise DataError(f"{spec_file}: expected a mapping with at least 'name: <dataset name>'")
     unknown = sorted(set(raw) - SPEC_KEYS)
     if unknown:
         raise DataError(f"{spec_file}: unknown keys {unknown}; allowed: {sorted(SPEC_KEYS)}")
+    for key, value in raw.items():
+        _check_type(spec_file, key, value)
     roots = tuple(str((folder / r).resolve()) for r in raw.pop("allowed_roots", None) or ()) + (str(folder),)
-    return DatasetSpec(**{**raw, "root": str(folder), "allowed_roots": roots, **given}).validate()
+    try:
+        return DatasetSpec(**{**raw, "root": str(folder), "allowed_roots": roots, **given}).validate()
+    except DataError as error:
+        raise DataError(f"{spec_file}: {error}") from None
+
+
+# dataset.yaml: each key's type, as (check, what the message asks for).
+_SPEC_TYPES = {
+    "name": (lambda v: isinstance(v, str), "a text"),
+    "sample_rate": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number (Hz)"),
+    "n_frames": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "shard_size": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "allowed_roots": (lambda v: isinstance(v, list) and all(isinstance(r, str) for r in v), "a list of folders"),
+    "annotations": (lambda v: isinstance(v, str), "a file path"),
+}
+
+
+def _check_type(spec_file: Path, key: str, value) -> None:
+    check, what = _SPEC_TYPES[key]
+    if not check(value):
+        raise DataError(f"{spec_file}: {key} must be {what}, got {value!r}")
 
 
 def _custom_sources(spec: DatasetSpec) -> pl.DataFrame:
@@ -134,10 +157,17 @@ def _benchmark_sources(spec: DatasetSpec, videos: pl.DataFrame) -> pl.DataFrame:
                          pl.lit(None, dtype=pl.Float64).alias("end_seconds"))
 
 
-def build_manifest(spec: DatasetSpec, class_split_dir: Path, split_folder: str = "cls_split") -> pl.DataFrame:
-    """One row per video of the protocol's five splits, with its source and shard."""
+def build_manifest(spec: DatasetSpec, class_split_dir: Path, split_folder: str = "cls_split",
+                   previous: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per video of the protocol's five splits, with its source and shard.
+
+    ``previous``: the stored manifest (``video_id, shard``), whose assignment is kept
+    (:func:`assign_shards`); None cuts shards afresh.
+    """
     splits = read_class_splits(class_split_dir, dataset=spec.benchmark, split_folder=split_folder)
-    videos = pl.concat([read_video_manifest(class_split_dir, s, split_folder, splits) for s in SPLITS],
+    # The benchmarks' published CSVs list some videos of classes in no class list: dropped, as the authors do.
+    unlisted = "drop" if spec.benchmark else "error"
+    videos = pl.concat([read_video_manifest(class_split_dir, s, split_folder, splits, unlisted) for s in SPLITS],
                        how="diagonal_relaxed")
     if spec.benchmark:
         sources = _benchmark_sources(spec, videos)
@@ -148,12 +178,61 @@ def build_manifest(spec: DatasetSpec, class_split_dir: Path, split_folder: str =
             raise DataError(f"{Path(spec.root) / 'sources.csv'}: no source for videos {sorted(missing)[:5]}")
     manifest = (videos.select("video_id", "class_name", "split")
                 .join(sources, on="video_id", how="left").sort("split", "video_id"))
-    manifest = manifest.with_columns((pl.int_range(pl.len()) // spec.shard_size).cast(pl.Int32).alias("shard"))
-    return manifest.select(MANIFEST_COLUMNS)
+    return assign_shards(manifest, spec.shard_size, previous).select(MANIFEST_COLUMNS)
+
+
+def assign_shards(manifest: pl.DataFrame, shard_size: int, previous: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Add each video's ``shard``: stable, so that a grown dataset processes only what is new.
+
+    A video keeps the shard ``previous`` gave it, whatever else is added or removed
+    (a shard whose videos all went away is gone; its number is not reused).  New
+    videos, in the manifest's order (split, then id), first fill the last shard up to
+    ``shard_size`` (if it still holds videos) and then open new shards: adding videos never
+    moves another, recomputes at most one existing shard (the last), and keeps shards
+    at most ``shard_size`` videos.  Without ``previous`` (a new dataset, or one whose
+    ``shard_size`` changed) the videos are cut into shards of ``shard_size`` in order.
+
+    A hash of the video id would also be stable, but its shards would grow without
+    bound as a dataset grows (their number is fixed), or move videos when it changes.
+    """
+    if previous is None or previous.is_empty():
+        return manifest.with_columns((pl.int_range(pl.len()) // shard_size).cast(pl.Int32).alias("shard"))
+    kept = manifest.join(previous.select("video_id", pl.col("shard").cast(pl.Int32)), on="video_id", how="left",
+                         maintain_order="left")
+    if not kept["shard"].is_null().any():
+        return kept
+    last = int(previous["shard"].max())
+    in_last = kept.filter(pl.col("shard") == last).height
+    room = max(0, shard_size - in_last) if in_last else 0  # a shard that is gone stays gone
+    shards, added = kept["shard"].to_list(), 0
+    for i, shard in enumerate(shards):
+        if shard is None:
+            shards[i] = last if added < room else last + 1 + (added - room) // shard_size
+            added += 1
+    return kept.with_columns(pl.Series("shard", shards, dtype=pl.Int32))
 
 
 def shard_key(dataset: str, shard: int) -> str:
     return f"{dataset}-{shard:04d}"
+
+
+def parse_shard_range(text: str | None) -> tuple[int, int] | None:
+    """``--shards``: ``a..b`` (inclusive shard numbers) or ``a`` as (first, last); None for all shards.
+
+    Checked before any work: a malformed or reversed range is an :class:`OptionError`.
+    """
+    if not text:
+        return None
+    first, dots, last = text.strip().partition("..")
+    try:
+        lo, hi = int(first), int(last if dots else first)
+    except ValueError:
+        raise OptionError(f"--shards {text!r}: expected 'a..b' or 'a' (shard numbers, e.g. 0..3)") from None
+    if lo < 0:
+        raise OptionError(f"--shards {text}: shard numbers start at 0")
+    if lo > hi:
+        raise OptionError(f"--shards {text}: the range is reversed (first {lo} > last {hi}); did you mean {hi}..{lo}?")
+    return lo, hi
 
 
 def parse_shard_key(key: str) -> tuple[str, int]:

@@ -6,10 +6,12 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
-from avgzsl.names import BENCHMARKS, CLASS_LISTS
+from avgzsl.names import (BENCHMARKS, CLASS_LISTS, STAGE_1_TRAIN, STAGE_2_TRAIN, TEST_SEEN, TEST_UNSEEN, VAL_SEEN,
+                          VAL_UNSEEN)
 from avgzsl.data.validate import DataError, check_disjoint, check_subset, preview, require_dir, require_file
 
 log = logging.getLogger(__name__)
@@ -93,13 +95,21 @@ def _canonical_list(path: Path, lookup: dict[str, str]) -> tuple[str, ...]:
     return tuple(names)
 
 
+# (unseen list, a list whose classes are trained on): disjoint.  Stage 2 trains on the
+# videos of all three stage-1 splits, so its unseen classes may be in none of them.
+DISJOINT_LISTS = ((VAL_UNSEEN, STAGE_1_TRAIN), (TEST_UNSEEN, STAGE_2_TRAIN), (TEST_UNSEEN, STAGE_1_TRAIN),
+                  (TEST_UNSEEN, VAL_UNSEEN))
+# (inner, outer): a subset.
+SUBSET_LISTS = ((VAL_SEEN, STAGE_1_TRAIN), (TEST_SEEN, STAGE_2_TRAIN))
+
+
 def _check_protocol(lists: dict[str, tuple[str, ...]], list_dir: Path) -> None:
     def path(name: str) -> Path:
         return list_dir / f"{name}.txt"
 
-    for unseen, seen in (("stage_1_val_unseen", "stage_1_train"), ("stage_2_test_unseen", "stage_2_train")):
+    for unseen, seen in DISJOINT_LISTS:
         check_disjoint(lists[unseen], lists[seen], path(unseen), path(seen))
-    for inner, outer in (("stage_1_val_seen", "stage_1_train"), ("stage_2_test_seen", "stage_2_train")):
+    for inner, outer in SUBSET_LISTS:
         check_subset(lists[inner], lists[outer], path(inner), path(outer))
 
 
@@ -178,17 +188,25 @@ def _read_readable_names(class_split_dir: Path, dataset: str | None, lookup: dic
     return readable
 
 
+UnlistedPolicy = Literal["drop", "error"]
 _ID_COLUMNS = ("video_id", "filename")
 _LABEL_COLUMNS = ("label", "class_name")
 
 
 def read_video_manifest(
-    class_split_dir: Path, split: str, split_folder: str = "cls_split", splits: ClassSplits | None = None
+    class_split_dir: Path, split: str, split_folder: str = "cls_split", splits: ClassSplits | None = None,
+    unlisted: UnlistedPolicy = "error",
 ) -> pl.DataFrame:
     """Per-video list of one split as ``video_id, class_name, split`` (+ ``youtube_id, start_seconds``).
 
     Reads UCF (``filename,label,label_code``), ActivityNet (``filename,label_code,label``),
     VGGSound (``youtube_id,start_seconds,label,split,filename,...``) and custom (``video_id,label``) CSVs.
+
+    Every video's class must be in the split's class list (``<split>.txt``): a video of
+    an unseen class in a training split would leak it into training.  The published
+    ``stage_2_test_unseen.csv`` of UCF (3 classes, 422 videos) and ActivityNet (2, 147)
+    hold videos of classes that are in *no* class list; ``unlisted="drop"`` drops those
+    (with a warning), as the authors' class mask does; any other mismatch is an error.
     """
     class_split_dir = Path(class_split_dir)
     splits = splits or read_class_splits(class_split_dir, split_folder=split_folder)
@@ -219,10 +237,12 @@ def read_video_manifest(
         raise DataError(
             f"{path}, line {line}: class {unknown[0]!r} is not in {ALL_CLASS_FILE} (unknown labels: {preview(unknown)})"
         )
+    frame = _check_split_classes(frame.with_columns(pl.col("label").replace_strict(mapping, return_dtype=pl.Utf8)),
+                                 path, split, splits, split_folder, unlisted)
     extra = ["youtube_id", "start_seconds"] if youtube else []
     manifest = frame.select(
         "video_id",
-        pl.col("label").replace_strict(mapping, return_dtype=pl.Utf8).alias("class_name"),
+        pl.col("label").alias("class_name"),
         pl.lit(split, dtype=pl.Utf8).alias("split"),
         *extra,
     )
@@ -230,6 +250,29 @@ def read_video_manifest(
     if repeated:
         raise DataError(f"{path}: duplicate video ids {preview(repeated)}; each video must occur once")
     return manifest
+
+
+def _check_split_classes(frame: pl.DataFrame, path: Path, split: str, splits: ClassSplits, split_folder: str,
+                         unlisted: UnlistedPolicy) -> pl.DataFrame:
+    """Rows whose (canonical) ``label`` is in the split's class list; see :func:`read_video_manifest`."""
+    allowed = set(splits.lists[split])
+    outside = frame.with_row_index("row").filter(~pl.col("label").is_in(list(allowed)))
+    if not outside.height:
+        return frame
+    listed_in = {name: [list_name for list_name in CLASS_LISTS if name in splits.lists[list_name]]
+                 for name in outside["label"].unique().to_list()}
+    stray = outside.filter(pl.col("label").is_in([name for name, where in listed_in.items() if where]))
+    if stray.height or unlisted == "error":
+        first = (stray if stray.height else outside).row(0, named=True)
+        where = listed_in[first["label"]]
+        why = (f"it is a class of {', '.join(f'{w}.txt' for w in where)}" if where else "it is in no class list")
+        raise DataError(
+            f"{path}, line {first['row'] + 2}: class {first['label']!r} is not in {split_folder}/{split}.txt ({why}); "
+            f"every video of {split}.csv must be of a class listed there, or classes would leak across the "
+            f"seen/unseen split ({(stray if stray.height else outside).height} such videos)")
+    log.warning("%s: dropping %d videos of classes in no class list: %s", path, outside.height,
+                preview(sorted(listed_in)))
+    return frame.filter(pl.col("label").is_in(list(allowed)))
 
 
 def _integer_column(frame: pl.DataFrame, column: str, path: Path) -> pl.Series:

@@ -6,6 +6,8 @@ builders so that importing :mod:`avgzsl.encoders` stays cheap.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -103,3 +105,69 @@ def chunks(n: int, size: int):
         raise EncoderError(f"batch_size must be positive, got {size}.")
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
+
+
+# Spec fields that may name a local file; its size and time stand for its contents.
+_FILE_FIELDS = ("model_config", "checkpoint_path", "checkpoint")
+LIBRARIES = {"open_clip": ("open_clip_torch", "torch"), "laion_clap": ("laion_clap", "torch")}
+
+
+def encoder_identity(spec, family: Family) -> dict[str, str]:
+    """What determines an encoder's outputs, from its spec alone (no model is built).
+
+    The spec's identity (:func:`spec_identity`), its precision, the concrete device,
+    local weight/config files by their contents (small ones hashed, large ones by size
+    and modification time), and the libraries' versions.  Feature fingerprints hash
+    this, so an unchanged shard is skipped without building the encoder; the built encoder's :class:`EncoderInfo` is what
+    the feature files record.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    from avgzsl.runtime import resolve_device
+
+    out = {k: str(v) for k, v in json.loads(spec_identity(spec)).items()}
+    out["fp16"] = str(getattr(spec, "fp16", ""))  # half precision changes the outputs (CUDA only)
+    out["family"] = family
+    out["device"] = resolve_device(getattr(spec, "device", "auto"))
+    for name in _FILE_FIELDS:
+        value = getattr(spec, name, None)
+        path = Path(value).expanduser() if value else None
+        if path is not None and path.is_file():
+            out[name] = _file_identity(path)  # its contents, wherever it lies
+
+    def installed(lib: str) -> str:
+        try:
+            return version(lib)
+        except PackageNotFoundError:
+            return "?"
+
+    out["libraries"] = "; ".join(f"{lib} {installed(lib)}" for lib in LIBRARIES[family])
+    return out
+
+
+def _file_identity(path: Path, hash_below: int = 16 << 20) -> str:
+    import hashlib
+
+    stat = path.stat()
+    if stat.st_size < hash_below:
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return f"{stat.st_size} bytes, mtime {stat.st_mtime_ns}"
+
+
+class LazyEncoder:
+    """An encoder built on first :meth:`get` (once, thread-safe); its ``identity`` decides skips without building."""
+
+    def __init__(self, identity: dict[str, str], build: Callable[[], object]):
+        self.identity, self._build = identity, build
+        self._encoder = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> bool:
+        return self._encoder is not None
+
+    def get(self):
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = self._build()
+            return self._encoder

@@ -1,8 +1,9 @@
 """Fingerprints of a feature file's inputs: an unchanged shard is skipped, a changed one recomputed.
 
-A fingerprint hashes the encoder's metadata (model, weights, preprocessing) and the
-items it encodes (ids and input hashes); it is stored in the Parquet file's schema
-metadata, so checking it reads no rows and builds no encoder.
+A fingerprint hashes the encoder's identity (its spec: model, weights, device,
+library versions; see :func:`avgzsl.encoders.base.encoder_identity`) and the items it
+encodes (ids and input hashes); it is stored in the Parquet file's schema metadata,
+so checking it reads no rows and builds no encoder.
 """
 from __future__ import annotations
 

@@ -3,7 +3,10 @@
 A shard's feature file holds one row per video that made it through splitting and
 encoding (``video_id``, ``vector``); its schema metadata names the encoder, its
 weights, the frame policy / sample rate, and a fingerprint of the inputs, so an
-unchanged shard is skipped and a changed one recomputed.  Videos that failed
+unchanged shard is skipped and a changed one recomputed.  The fingerprint hashes the
+encoder's identity (from its spec, :func:`avgzsl.encoders.base.encoder_identity`) and
+the shard's items, so deciding to skip builds no encoder: a rerun over unchanged
+shards loads no model at all.  Videos that failed
 upstream or here are absent from the file and counted, never filled with zeros.
 A video without an audio track is 'ok' upstream ("no audio stream"): its audio
 feature is the CLAP embedding of 10 s of silence (the authors padded short audio
@@ -19,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from avgzsl.data.store import atomic_path, vectors_to_arrow, write_parquet_atomic
+from avgzsl.encoders.base import LazyEncoder
 from avgzsl.encoders.batching import encode_audio_files, encode_image_files
 from avgzsl.features.fingerprint import FINGERPRINT_KEY, fingerprint, stored_fingerprint
 
@@ -49,14 +53,17 @@ def _encode(stream, n: int, dim: int) -> tuple[np.ndarray, np.ndarray, list[tupl
     return out, good, failed
 
 
-def encode_visual_shard(encoder, split_rows: list[dict], out_path: Path, prefetch_workers: int = 1) -> ShardFeatures:
+def encode_visual_shard(lazy: LazyEncoder, split_rows: list[dict], out_path: Path,
+                        prefetch_workers: int = 1) -> ShardFeatures:
     """Mean of the L2-normalised CLIP embeddings of each video's frames (N = 1: the middle frame)."""
     rows = [r for r in split_rows if r["status"] in ("ok", "skipped") and r.get("frame_paths")]
-    meta = {**encoder.info.as_metadata(), "frame_policy": _frame_policy(rows)}
+    policy = {"frame_policy": _frame_policy(rows)}
     items = [(r["video_id"], r["input_sha256"], r["frame_paths"]) for r in rows]
-    fp = fingerprint(meta, items)
+    fp = fingerprint({**lazy.identity, **policy}, items)
     if stored_fingerprint(out_path) == fp:
         return ShardFeatures(out_path, len(rows), [], skipped=True)
+    encoder = lazy.get()
+    meta = {**encoder.info.as_metadata(), **policy}
     paths = [p for r in rows for p in r["frame_paths"]]
     owners = [i for i, r in enumerate(rows) for _ in r["frame_paths"]]
     emb, good, failed = _encode(encode_image_files(encoder, paths, prefetch_workers=prefetch_workers), len(paths),
@@ -88,15 +95,16 @@ def frames_of_policy(policy: str) -> int:
     return int(match.group(1))
 
 
-def encode_audio_shard(encoder, split_rows: list[dict], out_path: Path, silence_path: Path,
+def encode_audio_shard(lazy: LazyEncoder, split_rows: list[dict], out_path: Path, silence_path: Path,
                        prefetch_workers: int = 1) -> ShardFeatures:
     """CLAP embedding of each video's audio (centre 10 s, zero-padded); silence for videos without audio."""
     rows = [r for r in split_rows if r["status"] in ("ok", "skipped")]
-    meta = {**encoder.info.as_metadata(), "sample_rate": str(encoder.sample_rate)}
     items = [(r["video_id"], r["input_sha256"], r.get("audio_path")) for r in rows]
-    fp = fingerprint(meta, items)
+    fp = fingerprint(lazy.identity, items)
     if stored_fingerprint(out_path) == fp:
         return ShardFeatures(out_path, len(rows), [], skipped=True)
+    encoder = lazy.get()
+    meta = {**encoder.info.as_metadata(), "sample_rate": str(encoder.sample_rate)}
     if any(not r.get("audio_path") for r in rows) and not silence_path.exists():
         _write_silence(silence_path, encoder.sample_rate)
     paths = [r.get("audio_path") or str(silence_path) for r in rows]

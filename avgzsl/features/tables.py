@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from avgzsl.data.schemas import classes_schema, features_schema
@@ -17,9 +18,21 @@ from avgzsl.features.fingerprint import FINGERPRINT_KEY
 from avgzsl.names import AUDIO, VISUAL
 
 
-def read_vectors(paths: list[Path]) -> tuple[list[str], np.ndarray, dict[str, str]]:
-    """Concatenate shard feature files: ids, (N, D) matrix, the first file's metadata."""
-    tables = [pq.read_table(p) for p in paths if p.exists()]
+def read_vectors(paths: list[Path], members: list[set[str]] | None = None
+                 ) -> tuple[list[str], np.ndarray, dict[str, str]]:
+    """Concatenate shard feature files: ids, (N, D) matrix, the first file's metadata.
+
+    ``members``: per file, the videos its shard holds now (the manifest's); rows of
+    other videos (a file not yet recomputed after its shard changed) are left out, so
+    no video is read twice.
+    """
+    tables = []
+    for path, keep in zip(paths, members or [None] * len(paths)):
+        if path.exists():
+            table = pq.read_table(path)
+            if keep is not None:
+                table = table.filter(pc.is_in(table.column("video_id"), value_set=pa.array(sorted(keep), pa.string())))
+            tables.append(table)
     if not tables:
         return [], np.zeros((0, 0), dtype=np.float32), {}
     meta = {k: v for k, v in table_metadata(tables[0]).items() if k != FINGERPRINT_KEY}

@@ -12,7 +12,7 @@ from avgzsl.data.datasets import DatasetSpec, shard_key
 from avgzsl.layout import DatasetPaths
 from avgzsl.media.archive import ARCHIVE_SCHEMES, fetch_archive_members
 from avgzsl.media.download import DEFAULT_FORMAT, DownloadResult, Source, download_sources
-from avgzsl.media.ledger import DOWNLOAD_SCHEMA, read_ledger, summarize, write_ledger
+from avgzsl.media.ledger import DOWNLOAD_SCHEMA, SPLIT_SCHEMA, read_ledger, summarize, write_ledger
 from avgzsl.media.split import SplitResult, split_videos
 from avgzsl.media.store import MediaStore
 
@@ -62,16 +62,23 @@ def download_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings:
 
 
 def split_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: MediaSettings) -> tuple[list[SplitResult], int]:
-    """Frames and audio of every downloaded video of the shard; also the count not downloaded."""
+    """Frames and audio of every downloaded video of the shard; also the count not downloaded.
+
+    The split ledger is rewritten with one row per video downloaded now: a video that
+    failed its download since (or left the shard) loses its old row, so its old media
+    is not encoded.
+    """
     key = shard_key(spec.name, shard)
     ledger = paths.ledger("download", key)
     if not ledger.exists():
         raise FileNotFoundError(f"{ledger} is missing: materialize raw_videos for shard {key} first")
     downloads = read_ledger(ledger)
     ready = [(r["video_id"], r["path"]) for r in downloads if r["status"] in ("ok", "skipped") and r["path"]]
+    split_ledger = paths.ledger("split", key)
     results = split_videos(ready, MediaStore(paths.media), sample_rate=spec.sample_rate, n_frames=spec.n_frames,
                            batch_size=settings.split_batch_size, max_workers=settings.split_workers,
-                           ledger_path=paths.ledger("split", key))
+                           previous=read_ledger(split_ledger))
+    write_ledger(results, split_ledger, SPLIT_SCHEMA)
     return results, len(downloads) - len(ready)
 
 

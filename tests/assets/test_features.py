@@ -9,7 +9,7 @@ from assets.features import audio_features, class_embeddings, extracted_features
 from assets.media import media_split, raw_videos
 from avgzsl.data.store import read_features, table_metadata
 from resources import MediaResource, StateResource
-from tests.helpers.runs import failures, materialize_manifest, metadata
+from tests.helpers.runs import checks, failures, materialize_manifest, metadata
 
 
 def test_features_of_one_shard_then_the_dataset_tables(state_home, instance, demo_dataset, tiny_encoders):
@@ -35,6 +35,9 @@ def test_features_of_one_shard_then_the_dataset_tables(state_home, instance, dem
     extracted = metadata(tables, "extracted_features")
     assert (extracted["videos"], extracted["missing_videos"]) == (11, 38 - 11)  # the other shards have no features yet
     assert extracted["visual_weights"] == extracted["audio_weights"] == "random"
+    evaluations = {key.split(":")[1]: e for key, e in checks(tables).items() if key.startswith("extracted_features")}
+    assert evaluations["seen_unseen_disjoint"].passed and evaluations["vectors_normalised"].passed  # as on published
+    assert not evaluations["splits_complete"].passed  # only shard 0 has features so far
     features_path, classes_path = paths.feature_tables("extracted")
     features = read_features(features_path)
     assert features.schema.field("visual").type.list_size == 32 and features.schema.field("audio").type.list_size == 512
@@ -45,8 +48,11 @@ def test_features_of_one_shard_then_the_dataset_tables(state_home, instance, dem
 
     again = dg.materialize([visual_features, audio_features], partition_key="demo-0000", instance=instance,
                            resources=resources)
-    assert metadata(again, "visual_features")["shards_skipped"] == 1
-    assert metadata(again, "audio_features")["shards_skipped"] == 1
+    for asset in ("visual_features", "audio_features"):  # unchanged: decided from the spec, no encoder built
+        skipped = metadata(again, asset)
+        assert (skipped["shards_skipped"], skipped["ok"], skipped["skipped"], skipped["failed"]) == (1, 0, 11, 0)
+        assert skipped["encoder_built"] is False and skipped["weights"] == "random"
+    assert metadata(again, "visual_features")["encoder"]["model_name"] == "avgzsl-tiny-ViT"  # from the stored file
     assert metadata(dg.materialize([class_embeddings], partition_key="demo", instance=instance, resources=resources),
                     "class_embeddings")["skipped_unchanged"] is True
 

@@ -64,3 +64,14 @@ def test_dataset_and_run_files(tmp_path):
     run.root.mkdir(parents=True)
     run.stage_summary(1).write_text('{"best_epoch": 3}')
     assert run.read_summary(1) == {"best_epoch": 3}
+
+
+def test_the_dagster_config_monitors_runs_and_an_old_generated_one_is_upgraded(tmp_path):
+    from avgzsl.layout import _OLD_DAGSTER_YAMLS, DAGSTER_YAML
+
+    layout = StateLayout.resolve(tmp_path / "state").prepare()
+    config = layout.dagster_home / "dagster.yaml"
+    assert "LivenessRunLauncher" in config.read_text() and "free_slots_after_run_end_seconds" in config.read_text()
+    config.write_text(_OLD_DAGSTER_YAMLS[0])  # what earlier versions wrote, unedited
+    layout.prepare()
+    assert config.read_text() == DAGSTER_YAML

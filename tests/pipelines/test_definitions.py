@@ -29,8 +29,9 @@ GRAPH = {
     "predictions": {"gzsl_evaluation"},
 }
 SHARD_ASSETS = {"raw_videos", "media_split", "visual_features", "audio_features"}
+FEATURE_TABLE_CHECKS = {"splits_complete", "seen_unseen_disjoint", "vectors_normalised"}
 CHECKS = {"raw_videos": {"failure_rate"}, "media_split": {"failure_rate"},
-          "published_features": {"splits_complete", "seen_unseen_disjoint", "vectors_normalised"}}
+          "published_features": FEATURE_TABLE_CHECKS, "extracted_features": FEATURE_TABLE_CHECKS}
 
 
 @pytest.fixture(scope="module")

@@ -65,19 +65,19 @@ def test_ucf_handstand_case_mismatch_is_resolved():
     "upstream, split, rows, extra_columns",
     [
         ("UCF", "stage_1_train", 3174, []),
-        ("ActivityNet", "stage_2_test_unseen", 4199, []),
+        ("ActivityNet", "stage_2_test_unseen", 4199 - 147, []),  # 147 videos of 2 classes in no class list
         ("VGGSound", "stage_1_val_seen", 7817, ["youtube_id", "start_seconds"]),
     ],
 )
 def test_real_manifests_in_all_three_formats(upstream, split, rows, extra_columns):
     folder = real_class_split(upstream)
     splits = read_class_splits(folder)
-    manifest = read_video_manifest(folder, split, splits=splits)
+    manifest = read_video_manifest(folder, split, splits=splits, unlisted="drop")
     assert manifest.columns == ["video_id", "class_name", "split", *extra_columns]
     assert manifest.height == rows
     assert manifest["video_id"].n_unique() == rows
     assert set(manifest["split"].unique()) == {split}
-    assert set(manifest["class_name"].unique()) <= set(splits.all_classes)
+    assert set(manifest["class_name"].unique()) <= set(splits.lists[split])
     if extra_columns:
         first = manifest.row(0, named=True)
         assert manifest["start_seconds"].dtype == pl.Int64
@@ -180,3 +180,54 @@ def test_dataset_table():
     assert tuple(DATASETS) == BENCHMARKS
     with pytest.raises(DataError, match="unknown dataset 'kinetics'"):
         dataset_info("kinetics")
+
+
+@pytest.mark.parametrize("upstream, dropped", [("UCF", {"BandMarching", "BrushingTeeth", "Typing"}),
+                                               ("ActivityNet", {"Brushingteeth", "Knitting"})])
+def test_real_test_unseen_videos_of_classes_in_no_list_are_dropped_or_refused(upstream, dropped):
+    """The published stage_2_test_unseen.csv lists videos of classes in no class list: the authors' mask drops them."""
+    folder = real_class_split(upstream)
+    splits = read_class_splits(folder)
+    kept = read_video_manifest(folder, "stage_2_test_unseen", splits=splits, unlisted="drop")
+    assert set(kept["class_name"].unique()) == set(splits.lists["stage_2_test_unseen"])
+    with pytest.raises(DataError, match=r"stage_2_test_unseen.csv, line \d+: class '(.+)' is not in "
+                                        r"cls_split/stage_2_test_unseen.txt \(it is in no class list\)") as error:
+        read_video_manifest(folder, "stage_2_test_unseen", splits=splits)
+    assert error.value.args[0].split("'")[1] in dropped
+
+
+def _relabel(root: Path, split: str, row: int, label: str) -> Path:
+    """Give the ``row``-th video (1-based, after the header) of ``split``.csv the class ``label``."""
+    path = root / "class-split" / "cls_split" / f"{split}.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[row].split(",")
+    cells[1] = label
+    lines[row] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("split, leak_from", [("stage_1_train", "stage_2_test_unseen"),
+                                              ("stage_1_train", "stage_1_val_unseen"),
+                                              ("stage_2_test_seen", "stage_2_test_unseen")])
+def test_a_video_of_another_splits_class_is_refused_with_file_line_and_class(tiny_root, split, leak_from):
+    splits = read_class_splits(tiny_root / "class-split")
+    intruder = splits.lists[leak_from][0]
+    path = _relabel(tiny_root, split, 3, intruder)
+    for unlisted in ("error", "drop"):  # a class of another list is never dropped silently
+        with pytest.raises(DataError, match=rf"{esc(path)}, line 4: class '{esc(intruder)}' is not in "
+                                            rf"cls_split/{split}.txt \(it is a class of .*{leak_from}.txt"):
+            read_video_manifest(tiny_root / "class-split", split, splits=splits, unlisted=unlisted)
+
+
+@pytest.mark.parametrize("unseen, trained", [("stage_2_test_unseen", "stage_1_val_unseen"),
+                                             ("stage_2_test_unseen", "stage_1_train"),
+                                             ("stage_1_val_unseen", "stage_1_train")])
+def test_unseen_class_lists_must_be_disjoint_from_what_their_stage_trains_on(tiny_root, unseen, trained):
+    splits = read_class_splits(tiny_root / "class-split")
+    moved = splits.lists[trained][0]
+    path = _edit_list(tiny_root, unseen, [*splits.lists[unseen], moved])
+    for stage_2_seen in ("stage_2_train", "stage_2_test_seen"):  # so that only the new rule can object
+        _edit_list(tiny_root, stage_2_seen, [name for name in splits.lists[stage_2_seen] if name != moved])
+    with pytest.raises(DataError, match=f"{esc(path)} and .*{trained}.txt share classes"):
+        read_class_splits(tiny_root / "class-split")

@@ -7,6 +7,7 @@ from PIL import Image
 
 from avgzsl.data.store import file_metadata
 from avgzsl.encoders import build_visual_encoder
+from avgzsl.encoders.base import LazyEncoder, encoder_identity
 from avgzsl.features.shards import encode_visual_shard
 from avgzsl.features.tables import read_vectors
 
@@ -14,6 +15,19 @@ from avgzsl.features.tables import read_vectors
 @pytest.fixture(scope="module")
 def encoder(tiny_visual_spec):
     return build_visual_encoder(tiny_visual_spec())
+
+
+def lazy(spec, built=None) -> LazyEncoder:
+    """The tiny encoder behind a LazyEncoder that counts its builds."""
+    counter = {"builds": 0}
+
+    def build():
+        counter["builds"] += 1
+        return built or build_visual_encoder(spec)
+
+    out = LazyEncoder(encoder_identity(spec, "open_clip"), build)
+    out.builds = counter
+    return out
 
 
 def _frames(folder, name, n, seed):
@@ -26,14 +40,14 @@ def _frames(folder, name, n, seed):
     return paths
 
 
-def test_visual_shard_means_each_videos_frames_and_skips_an_unchanged_rerun(encoder, tmp_path):
+def test_visual_shard_means_each_videos_frames_and_skips_an_unchanged_rerun(encoder, tiny_visual_spec, tmp_path):
     frames = {v: _frames(tmp_path, v, 3, seed) for seed, v in enumerate(("a", "b", "c"))}
     (tmp_path / "c_1.png").write_bytes(b"not a png")  # one broken frame: video c fails, a and b do not
     rows = [{"video_id": v, "status": "ok", "input_sha256": v * 8, "frame_paths": frames[v]} for v in frames]
     rows.append({"video_id": "d", "status": "failed", "input_sha256": None, "frame_paths": None})
     out = tmp_path / "features" / "visual" / "demo-0000.parquet"
 
-    first = encode_visual_shard(encoder, rows, out)
+    first = encode_visual_shard(lazy(tiny_visual_spec(), encoder), rows, out)
     assert (first.encoded, first.skipped) == (2, False)
     assert [vid for vid, _ in first.failed] == ["c"] and "c_1.png" in first.failed[0][1]
     ids, matrix, meta = read_vectors([out])
@@ -42,9 +56,13 @@ def test_visual_shard_means_each_videos_frames_and_skips_an_unchanged_rerun(enco
     np.testing.assert_allclose(matrix[0], mean / np.linalg.norm(mean), atol=1e-5)
     assert meta["weights"] == "random" and meta["model_name"] == encoder.info.model_name
 
-    again = encode_visual_shard(encoder, rows, out)
-    assert again.skipped
+    rerun = lazy(tiny_visual_spec(), encoder)
+    again = encode_visual_shard(rerun, rows, out)
+    assert again.skipped and rerun.builds["builds"] == 0  # decided from the spec: no encoder built
     stamp = file_metadata(out)
     rows[0] = {**rows[0], "input_sha256": "changed"}
-    assert not encode_visual_shard(encoder, rows, out).skipped
+    changed = lazy(tiny_visual_spec(), encoder)
+    assert not encode_visual_shard(changed, rows, out).skipped and changed.builds["builds"] == 1
     assert file_metadata(out) != stamp
+    other_weights = lazy(tiny_visual_spec(seed=7), encoder)
+    assert not encode_visual_shard(other_weights, rows, out).skipped  # another encoder: recomputed

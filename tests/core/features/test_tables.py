@@ -26,6 +26,15 @@ def test_read_vectors_concatenates_shards_skipping_missing_files(tmp_path):
     assert read_vectors([tmp_path / "missing.parquet"])[0] == []
 
 
+def test_read_vectors_reads_each_video_only_from_its_current_shard(tmp_path):
+    """A shard file not yet recomputed after its videos moved (or left) never adds a second row for a video."""
+    a = _shard(tmp_path / "a.parquet", ["v1", "v2"], np.eye(2, 3, dtype=np.float32), {})
+    b = _shard(tmp_path / "b.parquet", ["v2", "v3"], np.ones((2, 3), np.float32), {})  # v2 moved from a to b
+    ids, matrix, _ = read_vectors([a, b], members=[{"v1"}, {"v2", "v3"}])
+    assert ids == ["v1", "v2", "v3"] and matrix.shape == (3, 3)
+    np.testing.assert_array_equal(matrix[1], np.ones(3))
+
+
 def test_assemble_features_keeps_the_videos_with_both_vectors_in_manifest_order(tmp_path):
     manifest = [{"video_id": v, "class_name": c, "split": "stage_1_train"}
                 for v, c in (("v1", "b"), ("v2", "a"), ("v3", "a"), ("v4", "b"))]
