@@ -15,12 +15,12 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from avgzsl.names import SPLITS
+from avgzsl.names import DEFAULT_FRAME_POLICY, FRAME_POLICIES, SPLITS
 from avgzsl.data.splits import DATASETS, read_class_splits, read_video_manifest
 from avgzsl.data.validate import DataError
 
 VGGSOUND_CLIP_SECONDS = 10
-SPEC_KEYS = {"name", "sample_rate", "n_frames", "shard_size", "allowed_roots", "annotations"}
+SPEC_KEYS = {"name", "sample_rate", "n_frames", "frame_policy", "shard_size", "allowed_roots", "annotations"}
 MANIFEST_COLUMNS = ["video_id", "class_name", "split", "url", "start_seconds", "end_seconds", "shard"]
 
 
@@ -33,6 +33,7 @@ class DatasetSpec:
     root: str | None = None  # the custom dataset folder
     sample_rate: int = 48000  # laion_clap's rate
     n_frames: int = 1  # the middle frame, or N evenly spaced frames
+    frame_policy: str = DEFAULT_FRAME_POLICY  # exact (the authors' frame) | keyframe (see avgzsl.names)
     shard_size: int = 64
     allowed_roots: tuple[str, ...] = field(default_factory=tuple)  # folders file:// sources may read
     annotations: str | None = None  # ActivityNet: the annotation JSON with segment times
@@ -44,7 +45,7 @@ class DatasetSpec:
     def from_json(cls, text: str) -> "DatasetSpec":
         raw = json.loads(text)
         raw["allowed_roots"] = tuple(raw.get("allowed_roots") or ())
-        return cls(**raw)
+        return cls(**raw)  # a spec written before frame_policy existed gets the default
 
     def validate(self) -> "DatasetSpec":
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.]*", self.name):
@@ -53,6 +54,8 @@ class DatasetSpec:
             raise DataError(f"sample_rate {self.sample_rate}: expected 8000..192000 Hz")
         if not 1 <= self.n_frames <= 64:
             raise DataError(f"n_frames {self.n_frames}: expected 1..64")
+        if self.frame_policy not in FRAME_POLICIES:
+            raise DataError(f"frame_policy {self.frame_policy!r}: expected one of {', '.join(FRAME_POLICIES)}")
         if self.shard_size < 1:
             raise DataError(f"shard_size {self.shard_size}: expected ≥ 1")
         return self

@@ -2,8 +2,10 @@
 
 A shard's feature file holds one row per video that made it through splitting and
 encoding (``video_id``, ``vector``); its schema metadata names the encoder, its
-weights, the frame policy / sample rate, and a fingerprint of the inputs, so an
-unchanged shard is skipped and a changed one recomputed.  Videos that failed
+weights, the frame policy / sample rate, and a fingerprint of the inputs (ids, input
+hashes, frame paths, the segment when one was taken), so an unchanged shard is skipped
+and a changed one recomputed.  Frames of another policy live in another folder
+(``frames/n1-keyframe/``), so a changed policy changes the fingerprint too.  Videos that failed
 upstream or here are absent from the file and counted, never filled with zeros.
 A video without an audio track is 'ok' upstream ("no audio stream"): its audio
 feature is the CLAP embedding of 10 s of silence (the authors padded short audio
@@ -18,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from avgzsl.data.store import atomic_path, vectors_to_arrow, write_parquet_atomic
+from avgzsl.names import DEFAULT_FRAME_POLICY
 from avgzsl.encoders.batching import encode_audio_files, encode_image_files
 from avgzsl.features.fingerprint import FINGERPRINT_KEY, fingerprint, stored_fingerprint
 
@@ -52,7 +55,7 @@ def encode_visual_shard(encoder, split_rows: list[dict], out_path: Path, prefetc
     """Mean of the L2-normalised CLIP embeddings of each video's frames (N = 1: the middle frame)."""
     rows = [r for r in split_rows if r["status"] in ("ok", "skipped") and r.get("frame_paths")]
     meta = {**encoder.info.as_metadata(), "frame_policy": _frame_policy(rows)}
-    items = [(r["video_id"], r["input_sha256"], r["frame_paths"]) for r in rows]
+    items = [(r["video_id"], r["input_sha256"], r["frame_paths"], *_segment(r)) for r in rows]
     fp = fingerprint(meta, items)
     if stored_fingerprint(out_path) == fp:
         return ShardFeatures(out_path, len(rows), [], skipped=True)
@@ -73,8 +76,19 @@ def encode_visual_shard(encoder, split_rows: list[dict], out_path: Path, prefetc
 
 
 def _frame_policy(rows: list[dict]) -> str:
+    """What the frames are (the split ledger's ``frame_policy``; older ledgers: exact)."""
     n = max((len(r["frame_paths"]) for r in rows), default=1)
-    return "middle frame" if n == 1 else f"mean of {n} evenly spaced frames"
+    policies = sorted({r.get("frame_policy") or DEFAULT_FRAME_POLICY for r in rows}) or [DEFAULT_FRAME_POLICY]
+    what = "middle frame" if n == 1 else f"mean of {n} evenly spaced frames"
+    if policies == [DEFAULT_FRAME_POLICY]:
+        return what  # the authors' frames, spelled as before the policy existed
+    return f"{what}, frame policy {'+'.join(policies)}"
+
+
+def _segment(row: dict) -> tuple:
+    """The segment the split took, when it took one: part of the inputs' fingerprint."""
+    seg = (row.get("start_seconds"), row.get("end_seconds"))
+    return () if seg == (None, None) else (seg,)
 
 
 def encode_audio_shard(encoder, split_rows: list[dict], out_path: Path, silence_path: Path,
@@ -82,7 +96,7 @@ def encode_audio_shard(encoder, split_rows: list[dict], out_path: Path, silence_
     """CLAP embedding of each video's audio (centre 10 s, zero-padded); silence for videos without audio."""
     rows = [r for r in split_rows if r["status"] in ("ok", "skipped")]
     meta = {**encoder.info.as_metadata(), "sample_rate": str(encoder.sample_rate)}
-    items = [(r["video_id"], r["input_sha256"], r.get("audio_path")) for r in rows]
+    items = [(r["video_id"], r["input_sha256"], r.get("audio_path"), *_segment(r)) for r in rows]
     fp = fingerprint(meta, items)
     if stored_fingerprint(out_path) == fp:
         return ShardFeatures(out_path, len(rows), [], skipped=True)
