@@ -155,9 +155,10 @@ def remove_stale_temps(root: str | os.PathLike, foreign_age_s: float = 86400.0, 
     """
     root = Path(root)
     key = str(root.resolve())
-    if once and key in _CLEANED:
-        return []
-    _CLEANED.add(key)
+    if once:
+        if key in _CLEANED:
+            return []
+        _CLEANED.add(key)
     removed: list[Path] = []
     host, now = host_tag(), time.time()
     for folder, dirs, files in os.walk(root):

@@ -228,3 +228,28 @@ class MediaServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# ------------------------------------------------------------------------- processes
+def process_state(pid: int) -> tuple[int, str] | None:
+    """(parent pid, state letter) of a live process, or None when it is gone (zombies count as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else (int(fields[1]), fields[0])
+
+
+def descendants(pid: int) -> list[int]:
+    """Live processes below ``pid`` (Linux /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := process_state(int(entry.name))) is not None:
+            parents[int(entry.name)] = st[0]
+    found, frontier = [], [pid]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parents.items() if pp == p]
+        found += kids
+        frontier += kids
+    return found

@@ -48,3 +48,19 @@ def test_visual_shard_means_each_videos_frames_and_skips_an_unchanged_rerun(enco
     rows[0] = {**rows[0], "input_sha256": "changed"}
     assert not encode_visual_shard(encoder, rows, out).skipped
     assert file_metadata(out) != stamp
+
+
+def test_frame_policy_and_segment_are_recorded_and_redo_the_features(encoder, tmp_path):
+    frames = {v: _frames(tmp_path, v, 1, seed) for seed, v in enumerate(("a", "b"))}
+    rows = [{"video_id": v, "status": "ok", "input_sha256": v * 8, "frame_paths": frames[v]} for v in frames]
+    out = tmp_path / "visual.parquet"
+    assert not encode_visual_shard(encoder, rows, out).skipped
+    assert read_vectors([out])[2]["frame_policy"] == "middle frame"  # older ledgers (no column): exact
+    exact = [{**r, "frame_policy": "exact", "start_seconds": None, "end_seconds": None} for r in rows]
+    assert encode_visual_shard(encoder, exact, out).skipped  # the same frames, the same file
+    keyframe = [{**r, "frame_policy": "keyframe"} for r in exact]
+    assert not encode_visual_shard(encoder, keyframe, out).skipped
+    assert read_vectors([out])[2]["frame_policy"] == "middle frame, frame policy keyframe"
+    cut = [{**r, "start_seconds": 1.0, "end_seconds": 4.0} for r in keyframe]
+    assert not encode_visual_shard(encoder, cut, out).skipped  # same paths, another segment: redone
+    assert encode_visual_shard(encoder, cut, out).skipped
