@@ -44,7 +44,8 @@ MAX_HELD_BYTES = 64 << 20  # packets held back before a target; beyond this they
 # duration a millisecond too long (webm) would push it to the next frame.  Frames up to an
 # eighth of a frame before a threshold count as at it (ffmpeg's seek has no such slack).
 TIE_SLACK = Fraction(1, 8)
-PNG_LEVEL = 1  # zlib level of the frame PNGs: lossless either way, 6 costs ~4x the CPU for ~7 % fewer bytes
+PNG_LEVEL = 1
+WAV_CHUNK = 1 << 20  # audio bytes gathered before a write  # zlib level of the frame PNGs: lossless either way, 6 costs ~4x the CPU for ~7 % fewer bytes
 
 
 @dataclass
@@ -218,6 +219,8 @@ class _AudioWriter:
         self.lo = round(span[0] * rate)
         self.hi = None if span[1] is None else round(span[1] * rate)
         self.samples = 0
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
 
     def feed(self, pkt) -> None:
         try:
@@ -232,13 +235,22 @@ class _AudioWriter:
                 self._write(out)
 
     def _write(self, out) -> None:
-        data = out.to_ndarray().reshape(-1)
+        data = np.frombuffer(out.planes[0], dtype="<i2", count=out.samples)  # packed mono s16
         a, b = self.pos or 0, (self.pos or 0) + len(data)
         self.pos = b
         lo, hi = max(a, self.lo), b if self.hi is None else min(b, self.hi)
         if hi > lo:
-            self.wav.writeframes(data[lo - a: hi - a].astype("<i2").tobytes())
+            self.pending.append(data[lo - a: hi - a].tobytes())
+            self.pending_bytes += 2 * (hi - lo)
             self.samples += hi - lo
+            if self.pending_bytes >= WAV_CHUNK:
+                self._flush()
+
+    def _flush(self) -> None:
+        # ``writeframesraw``: no header rewrite per call (``writeframes`` seeks back to patch it
+        # every time, a fifth of the audio's cost); ``close`` writes the final header once
+        self.wav.writeframesraw(b"".join(self.pending))
+        self.pending, self.pending_bytes = [], 0
 
     def close(self) -> int:
         try:
@@ -246,6 +258,7 @@ class _AudioWriter:
                 self._write(out)
         except av.error.FFmpegError:
             pass
+        self._flush()
         self.wav.close()
         return self.samples
 

@@ -75,7 +75,8 @@ def download_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings:
 def split_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: MediaSettings) -> tuple[list[SplitResult], int]:
     """Frames and audio of every downloaded video of the shard; also the count not downloaded.
 
-    A row's segment is taken here unless the download already cut it (``youtube:``)."""
+    A row's segment is taken here unless the download already cut it (``youtube:``); the
+    download ledger's hash of each file is its input hash (it is not read twice)."""
     key = shard_key(spec.name, shard)
     ledger = paths.ledger("download", key)
     if not ledger.exists():
@@ -83,7 +84,7 @@ def split_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: Me
     remove_stale_temps(paths.root)
     downloads = read_ledger(ledger)
     ready = [SplitRequest(r["video_id"], r["path"], *((None, None) if cut_at_download(r.get("url") or "") else
-                                                      (r.get("start_seconds"), r.get("end_seconds"))))
+                                                      (r.get("start_seconds"), r.get("end_seconds"))), r.get("sha256"))
              for r in downloads if r["status"] in ("ok", "skipped") and r["path"]]
     results = split_videos(ready, MediaStore(paths.media), sample_rate=spec.sample_rate, n_frames=spec.n_frames,
                            frame_policy=spec.frame_policy, batch_size=settings.split_batch_size,

@@ -54,6 +54,7 @@ class SplitRequest(NamedTuple):
     path: str | os.PathLike
     start_seconds: float | None = None
     end_seconds: float | None = None
+    sha256: str | None = None  # the file's hash when already known (the download ledger's): not hashed again
 
 
 @dataclass
@@ -291,6 +292,7 @@ def split_videos(
         else:
             seen.add(req.video_id)
             res.input_path = os.path.abspath(os.fspath(req.path))
+            res.input_sha256 = req.sha256
             todo.append(res)
 
     def fingerprint(res: SplitResult) -> SplitResult | None:
@@ -299,7 +301,7 @@ def split_videos(
             if res.bytes == 0:
                 res.reason = "empty file (0 bytes)"
                 return None
-            res.input_sha256 = sha256_file(res.input_path)
+            res.input_sha256 = res.input_sha256 or sha256_file(res.input_path)
         except OSError as e:
             res.reason = "input not found" if isinstance(e, FileNotFoundError) else f"cannot read input: {e.strerror}"
             return None
