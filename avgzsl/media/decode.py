@@ -15,7 +15,8 @@ What it saves against ``ffmpeg -ss t -i video -frames:v 1`` (numbers in
   The target itself is decoded normally.  The frame is the first whose time is at or
   after the threshold of :func:`avgzsl.media.timeline.frame_times` (compared exactly:
   ffmpeg rounds the threshold to the stream's time base, which in avi is one frame);
-  its RGB conversion is libswscale's, as in the ffmpeg command;
+  its RGB conversion is libswscale's and it is turned upright by its display matrix,
+  as in the ffmpeg command;
 * **no probe pass and no second demux for the audio.**  The container is opened once:
   its header gives duration, rate and streams; the audio packets met on the way are
   decoded and resampled (mono, 16-bit, the encoder's rate) straight into the WAV file,
@@ -79,6 +80,15 @@ def media_info(container, video, audio) -> MediaInfo:
         start_s=(container.start_time or 0) / 1e6, video_duration_s=vdur,
         audio_sample_rate=audio.codec_context.sample_rate if audio is not None else None,
         pix_fmt=video.codec_context.format.name if video is not None and video.codec_context.format else None)
+
+
+def to_rgb(frame) -> np.ndarray:
+    """The frame as RGB24, turned upright as ffmpeg's autorotate does (display matrix, multiples of 90°)."""
+    rgb = frame.to_ndarray(format="rgb24", interpolation="BICUBIC")
+    quarter = round((frame.rotation or 0) / 90)
+    if quarter % 4 and abs((frame.rotation or 0) - 90 * quarter) < 1:
+        rgb = np.ascontiguousarray(np.rot90(rgb, quarter % 4))
+    return rgb
 
 
 class _FramePicker:
@@ -175,7 +185,7 @@ class _FramePicker:
         self.last_ts = ts
         if self.done or ts < self.th[self.k]:
             return
-        rgb = frame.to_ndarray(format="rgb24", interpolation="BICUBIC")
+        rgb = to_rgb(frame)
         while not self.done and self.th[self.k] <= ts:
             self.frames[self.k] = rgb
             self.k += 1
@@ -195,7 +205,7 @@ class _FramePicker:
                 pass
             self.decoded += len(got)
             self.cc.flush_buffers()
-            self.key_rgb = (key, got[0].to_ndarray(format="rgb24", interpolation="BICUBIC") if got else None)
+            self.key_rgb = (key, to_rgb(got[0]) if got else None)
         if self.key_rgb[1] is None:  # undecodable: try the next keyframe
             self.held = []
             return

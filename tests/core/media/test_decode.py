@@ -98,3 +98,15 @@ def test_segment_outside_and_unreadable_files(clips, tmp_path):
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 not a video at all")
     with pytest.raises(Exception, match="Invalid data"):
         run_job(DecodeJob(str(bad), [str(tmp_path / "g.png")], str(tmp_path / "b.wav")))
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_rotated_videos_are_turned_upright_like_ffmpeg_does(clips, tmp_path, degrees):
+    from tests.helpers.media import ff
+
+    rotated = tmp_path / f"rot{degrees}.mp4"
+    ff("-i", str(clips["gop_1s"]), "-c", "copy", "-metadata:s:v:0", f"rotate={degrees}", str(rotated))
+    _, (out,) = decode(rotated, tmp_path)
+    ref = cli_frame(rotated, frame_times(probe(rotated))[0], tmp_path / "ref.png")  # ffmpeg autorotates
+    assert pixels(out).shape == pixels(ref).shape == ((320, 240, 3) if degrees != 180 else (240, 320, 3))
+    assert np.array_equal(pixels(out), pixels(ref))
