@@ -201,12 +201,32 @@ def authors_child(kind: str, n: int) -> None:
                       "rss_self_mb": peak_rss_mb()}))
 
 
-def fidelity_child(exact_json: str, fast_json: str) -> None:
-    print(json.dumps(fidelity(json.loads(Path(exact_json).read_text()), json.loads(Path(fast_json).read_text()))))
+def fidelity_child(kind: str, exact_json: str, fast_json: str) -> None:
+    exact, fast = json.loads(Path(exact_json).read_text()), json.loads(Path(fast_json).read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        print(json.dumps(fidelity(kind, exact, fast, Path(tmp))))
 
 
-def fidelity(exact: dict[str, str], fast: dict[str, str]) -> dict:
-    """Pixel difference and CLIP ViT-B-32 (random weights) cosine of the fast frames to the exact ones."""
+def next_frames(kind: str, ids: list[str], folder: Path) -> dict[str, str]:
+    """The frame right after each exact frame (a baseline: the smallest change in time there is)."""
+    from avgzsl.media.probe import probe
+    from avgzsl.media.timeline import frame_times
+
+    clips = {c.stem: c for c in make_clips(kind, len(ids))}
+    out = {}
+    for v in ids:
+        info = probe(clips[v])
+        t = frame_times(info)[0] + 1.0 / info.fps
+        out[v] = str(folder / f"{v}.png")
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-threads", "1", "-ss", f"{t:.6f}", "-i",
+                        "file:" + str(clips[v]), "-map", "0:v:0", "-frames:v", "1", "-pix_fmt", "rgb24", out[v]],
+                       check=True)
+    return out
+
+
+def fidelity(kind: str, exact: dict[str, str], fast: dict[str, str], tmp: Path) -> dict:
+    """Pixel difference and CLIP ViT-B-32 (random weights) cosine of the fast frames to the exact ones,
+    with two baselines: the next frame (one frame later) and another clip's exact frame."""
     import numpy as np
     from PIL import Image
 
@@ -214,19 +234,25 @@ def fidelity(exact: dict[str, str], fast: dict[str, str]) -> dict:
     from avgzsl.encoders.clip import VisualEncoderSpec
 
     ids = sorted(exact)
-    diff = [np.abs(np.asarray(Image.open(exact[v]).convert("RGB"), np.int16)
-                   - np.asarray(Image.open(fast[v]).convert("RGB"), np.int16)).mean() for v in ids]
+    nxt = next_frames(kind, ids, tmp)
+
+    def mad(x: str, y: str) -> float:
+        return float(np.abs(np.asarray(Image.open(x).convert("RGB"), np.int16)
+                            - np.asarray(Image.open(y).convert("RGB"), np.int16)).mean())
+
     encoder = build_visual_encoder(VisualEncoderSpec(weights="random", device="cpu", seed=0))
-    a = encoder.encode_images_from_paths([exact[v] for v in ids])
-    b = encoder.encode_images_from_paths([fast[v] for v in ids])
-    a /= np.linalg.norm(a, axis=1, keepdims=True)
-    b /= np.linalg.norm(b, axis=1, keepdims=True)
-    same = (a * b).sum(1)
-    other = (a * np.roll(a, 1, axis=0)).sum(1)  # each clip's exact frame against another clip's
-    return {"pixel_mad": float(np.mean(diff)), "pixel_mad_max": float(np.max(diff)),
-            "identical": int(sum(d == 0 for d in diff)), "videos": len(ids),
-            "cos_mean": float(same.mean()), "cos_min": float(same.min()),
-            "cos_other_clips_mean": float(other.mean())}
+
+    def features(paths: dict[str, str]):
+        f = encoder.encode_images_from_paths([paths[v] for v in ids])
+        return f / np.linalg.norm(f, axis=1, keepdims=True)
+
+    a, b, n = features(exact), features(fast), features(nxt)
+    return {"videos": len(ids), "identical": sum(mad(exact[v], fast[v]) == 0 for v in ids),
+            "pixel_mad": float(np.mean([mad(exact[v], fast[v]) for v in ids])),
+            "pixel_mad_next_frame": float(np.mean([mad(exact[v], nxt[v]) for v in ids])),
+            "cos_mean": float((a * b).sum(1).mean()), "cos_min": float((a * b).sum(1).min()),
+            "cos_next_frame_mean": float((a * n).sum(1).mean()),
+            "cos_other_clips_mean": float((a * np.roll(a, 1, axis=0)).sum(1).mean())}
 
 
 def cli_marginal(kind: str, n: int, policy: str, repeats: int) -> dict:
@@ -262,8 +288,8 @@ def measure_kind(kind: str, n: int, authors_n: int, repeats: int) -> dict:
                 if backend == "pyav":
                     frames[policy] = work / f"{policy}.json"
                     frames[policy].write_text(json.dumps(large["frames"]))
-        _, _, out = _timed([sys.executable, __file__, "--fidelity", str(frames["exact"]), str(frames["keyframe"])],
-                           env)
+        _, _, out = _timed([sys.executable, __file__, "--fidelity", kind, str(frames["exact"]),
+                            str(frames["keyframe"])], env)
         fid = json.loads(out.strip().splitlines()[-1])
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -292,7 +318,7 @@ def main() -> None:
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--api", nargs=5, help=argparse.SUPPRESS)
     ap.add_argument("--authors", nargs=2, help=argparse.SUPPRESS)
-    ap.add_argument("--fidelity", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--fidelity", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help="write all measurements as JSON here")
     a = ap.parse_args()
     if a.api:

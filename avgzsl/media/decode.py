@@ -45,8 +45,8 @@ MAX_HELD_BYTES = 64 << 20  # packets held back before a target; beyond this they
 # duration a millisecond too long (webm) would push it to the next frame.  Frames up to an
 # eighth of a frame before a threshold count as at it (ffmpeg's seek has no such slack).
 TIE_SLACK = Fraction(1, 8)
-PNG_LEVEL = 1
-WAV_CHUNK = 1 << 20  # audio bytes gathered before a write  # zlib level of the frame PNGs: lossless either way, 6 costs ~4x the CPU for ~7 % fewer bytes
+PNG_LEVEL = 1  # zlib level of the frame PNGs: lossless either way; 6 costs ~4x the CPU for ~7 % fewer bytes
+WAV_CHUNK = 1 << 20  # audio bytes gathered before a write
 
 
 @dataclass

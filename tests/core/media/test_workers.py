@@ -133,3 +133,11 @@ def test_gpu_present_says_no_here(hw):
     if shutil.which("nvidia-smi"):
         pytest.skip("a GPU machine")
     assert extract_mod.gpu_present() is False
+
+
+def test_shards_split_at_once_share_the_cores():
+    from avgzsl.media.shards import MediaSettings
+    from avgzsl.runtime import available_cores
+
+    assert MediaSettings().split_cores() == available_cores()
+    assert MediaSettings(shards_at_once=available_cores() * 2).split_cores() == 1
