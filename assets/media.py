@@ -24,6 +24,8 @@ class ManifestConfig(dg.Config):
     shard_size: Optional[int] = None
     sample_rate: Optional[int] = None
     n_frames: Optional[int] = None
+    frame_policy: Optional[str] = Field(default=None, description="exact (the authors' middle frame, default) or "
+                                                                   "keyframe (the last keyframe at or before it)")
     annotations: Optional[str] = Field(default=None, description="ActivityNet annotation JSON (segment times)")
 
 
@@ -37,7 +39,8 @@ class ShardCheckConfig(dg.Config):
 def video_manifest(context: dg.AssetExecutionContext, config: ManifestConfig, state: StateResource) -> dg.MaterializeResult:
     dataset = context.partition_key
     spec = load_dataset_spec(config.source or dataset, shard_size=config.shard_size, sample_rate=config.sample_rate,
-                             n_frames=config.n_frames, annotations=config.annotations)
+                             n_frames=config.n_frames, frame_policy=config.frame_policy,
+                             annotations=config.annotations)
     if spec.name != dataset:
         raise dg.Failure(f"dataset {spec.name!r} (from {config.source}) materialized under partition {dataset!r}")
     paths = state.layout().dataset(dataset)

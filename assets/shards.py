@@ -2,6 +2,7 @@
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from threading import Lock
 
 import dagster as dg
@@ -26,7 +27,8 @@ def run_shards(context: dg.AssetExecutionContext, state: StateResource, media: M
     ``count(output)`` gives a shard's (ok, failed, skipped) videos for the progress events.
     """
     keys = context.partition_keys
-    settings = media.settings()
+    at_once = max(1, min(parallel or media.parallel_shards, len(keys)))
+    settings = replace(media.settings(), shards_at_once=at_once)  # they share the cores
     totals, lock = Counter(), Lock()
     emit("shards_started", stage=stage, shards=len(keys))
 
@@ -43,7 +45,7 @@ def run_shards(context: dg.AssetExecutionContext, state: StateResource, media: M
         context.log.info(f"{key}: {ok} ok, {failed} failed, {skipped} skipped")
         return key, paths, out
 
-    with ThreadPoolExecutor(max(1, parallel or media.parallel_shards)) as pool:
+    with ThreadPoolExecutor(at_once) as pool:
         done = list(pool.map(one, keys))
     emit("shards_finished", stage=stage, shards=len(keys), ok=totals["ok"], failed=totals["failed"],
          skipped=totals["skipped"])

@@ -33,6 +33,13 @@ TEXT_SOURCES: tuple[str, ...] = ("both", "clip", "clap")
 TEXT_LOOKUPS: tuple[str, ...] = ("name", "positional")
 FEATURE_SOURCES: tuple[str, ...] = ("published", "extracted")
 
+# Which frame the splitting stage takes (docs/method.md, "Inputs"): ``exact`` is the
+# authors' ``frames[len(frames) // 2]`` (N > 1: the first frame at or after each of N
+# evenly spaced times); ``keyframe`` is the last keyframe at or before that frame's time
+# (decodes one frame per target; its effect on features is in benchmarks/README.md).
+FRAME_POLICIES: tuple[str, ...] = ("exact", "keyframe")
+DEFAULT_FRAME_POLICY = "exact"
+
 # Encoder weights: the real checkpoints, or random initialisation (tests, the offline demo).
 WEIGHTS: tuple[str, ...] = ("pretrained", "random")
 

@@ -189,11 +189,13 @@ def extract_features(items: list[Item], predictor: Predictor, encoders: dict, wo
     errors = {r.video_id: f"download: {r.reason}" for r in fetched if r.status == "failed"}
     audio = predictor.encoders.get(AUDIO, {})
     rate = encoders[AUDIO].sample_rate if AUDIO in encoders else int(audio.get("sample_rate") or 48000)
-    n_frames = frames_of_policy(predictor.encoders.get(VISUAL, {}).get("frame_policy", "middle frame"))
+    n_frames, frame_policy = frames_of_policy(predictor.encoders.get(VISUAL, {}).get("frame_policy", "middle frame"))
     emit("stage", name="split frames and audio", detail=f"{len(fetched) - len(errors)} video(s)")
     split = split_videos([(r.video_id, r.path) for r in fetched if r.status in ("ok", "skipped")], store,
-                         sample_rate=rate, n_frames=n_frames, batch_size=settings.split_batch_size,
-                         max_workers=settings.split_workers, ledger_path=work / "ledgers" / "split.parquet")
+                         sample_rate=rate, n_frames=n_frames, frame_policy=frame_policy,
+                         batch_size=settings.split_batch_size, max_workers=settings.split_workers,
+                         backend=settings.split_backend, hwaccel=settings.hwaccel, cores=settings.split_cores(),
+                         ledger_path=work / "ledgers" / "split.parquet")
     errors.update({r.video_id: f"split: {r.reason}" for r in split if r.status == "failed"})
     rows = [r.to_row() for r in split if r.status in ("ok", "skipped")]
     if not rows:

@@ -34,6 +34,14 @@ def resolve_device(device: str = "auto") -> str:
     raise DeviceError(f"Unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'.")
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity; all of the machine's where unknown)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def free_cores() -> int:
     """Cores not busy now: the machine's cores less the last minute's load (at least 1)."""
     cores = os.cpu_count() or 1

@@ -18,8 +18,11 @@ class MediaResource(dg.ConfigurableResource):
     cookies_file: Optional[str] = Field(default=None, description="cookies.txt for yt-dlp")
     download_workers: int = 4
     ytdlp_format: str = DEFAULT_FORMAT
-    split_batch_size: int = Field(default=16, description="videos per ffmpeg process")
-    split_workers: int = 1
+    split_batch_size: int = Field(default=16, description="videos per ffmpeg process (ffmpeg backend)")
+    split_workers: int = Field(default=0, description="decoder processes per shard; 0: the cores shared among "
+                                                      "the shards split at once")
+    split_backend: str = Field(default="auto", description="auto | pyav | ffmpeg")
+    hwaccel: str = Field(default="auto", description="auto | cuda | none: ffmpeg -hwaccel cuda when a GPU is present")
     parallel_shards: int = Field(default=2, description="shards processed at once within a run")
     ucf101_archive_url: str = "https://www.crcv.ucf.edu/data/UCF101/UCF101.rar"
 
@@ -28,4 +31,5 @@ class MediaResource(dg.ConfigurableResource):
                              rate_limit=self.rate_limit, cookies_file=self.cookies_file,
                              download_workers=self.download_workers, ytdlp_format=self.ytdlp_format,
                              split_batch_size=self.split_batch_size, split_workers=self.split_workers,
+                             split_backend=self.split_backend, hwaccel=self.hwaccel,
                              archive_urls={"ucf101": self.ucf101_archive_url})

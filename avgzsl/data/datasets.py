@@ -15,13 +15,13 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from avgzsl.names import SPLITS
+from avgzsl.names import DEFAULT_FRAME_POLICY, FRAME_POLICIES, SPLITS
 from avgzsl.data.splits import DATASETS, read_class_splits, read_video_manifest
 from avgzsl.data.validate import DataError
 from avgzsl.errors import OptionError
 
 VGGSOUND_CLIP_SECONDS = 10
-SPEC_KEYS = {"name", "sample_rate", "n_frames", "shard_size", "allowed_roots", "annotations"}
+SPEC_KEYS = {"name", "sample_rate", "n_frames", "frame_policy", "shard_size", "allowed_roots", "annotations"}
 MANIFEST_COLUMNS = ["video_id", "class_name", "split", "url", "start_seconds", "end_seconds", "shard"]
 
 
@@ -34,6 +34,7 @@ class DatasetSpec:
     root: str | None = None  # the custom dataset folder
     sample_rate: int = 48000  # laion_clap's rate
     n_frames: int = 1  # the middle frame, or N evenly spaced frames
+    frame_policy: str = DEFAULT_FRAME_POLICY  # exact (the authors' frame) | keyframe (see avgzsl.names)
     shard_size: int = 64
     allowed_roots: tuple[str, ...] = field(default_factory=tuple)  # folders file:// sources may read
     annotations: str | None = None  # ActivityNet: the annotation JSON with segment times
@@ -45,7 +46,7 @@ class DatasetSpec:
     def from_json(cls, text: str) -> "DatasetSpec":
         raw = json.loads(text)
         raw["allowed_roots"] = tuple(raw.get("allowed_roots") or ())
-        return cls(**raw)
+        return cls(**raw)  # a spec written before frame_policy existed gets the default
 
     def validate(self) -> "DatasetSpec":
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.]*", self.name):
@@ -54,6 +55,8 @@ class DatasetSpec:
             raise DataError(f"sample_rate {self.sample_rate}: expected 8000..192000 Hz")
         if not 1 <= self.n_frames <= 64:
             raise DataError(f"n_frames {self.n_frames}: expected 1..64")
+        if self.frame_policy not in FRAME_POLICIES:
+            raise DataError(f"frame_policy {self.frame_policy!r}: expected one of {', '.join(FRAME_POLICIES)}")
         if self.shard_size < 1:
             raise DataError(f"shard_size {self.shard_size}: expected ≥ 1")
         return self
@@ -92,6 +95,7 @@ _SPEC_TYPES = {
     "sample_rate": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number (Hz)"),
     "n_frames": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     "shard_size": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "frame_policy": (lambda v: isinstance(v, str), "a text (exact | keyframe)"),
     "allowed_roots": (lambda v: isinstance(v, list) and all(isinstance(r, str) for r in v), "a list of folders"),
     "annotations": (lambda v: isinstance(v, str), "a file path"),
 }

@@ -1,7 +1,9 @@
 """Every write of the project is atomic, and every vector column goes through here.
 
 * :func:`temp_path` names a hidden temporary file beside its final path (the one
-  naming scheme, so that :func:`is_temp` finds debris a killed run left behind);
+  naming scheme, so that :func:`is_temp` finds debris a killed run left behind; the
+  name carries the writing process's id and host, :func:`temp_owner`, so that debris of
+  a dead process can be told from a live writer's file);
   :func:`atomic_path` and :func:`atomic_write` move it into place only when the block
   succeeds, so a reader never sees a half-written file.
 * :func:`vectors_to_arrow` / :func:`arrow_to_vectors` convert between (N, D) float32
@@ -11,8 +13,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,12 +31,29 @@ from avgzsl.data.schemas import MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_KEY
 from avgzsl.data.validate import DataError
 
 TEMP_MARK = ".tmp-"
+_OWNER = re.compile(re.escape(TEMP_MARK) + r"(\d+)-([0-9a-f]{6})-")
+
+
+def host_tag() -> str:
+    """Six hex digits naming this machine (pod, container) in temporary names."""
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+
+
+def owner_tag() -> str:
+    """``<pid>-<host tag>``: who writes a temporary file (see :func:`temp_owner`)."""
+    return f"{os.getpid()}-{host_tag()}"
 
 
 def temp_path(final: Path) -> Path:
-    """A hidden temporary name next to ``final`` that keeps its suffix."""
+    """A hidden temporary name next to ``final`` that keeps its suffix and names its writer."""
     final = Path(final)
-    return final.with_name(f".{final.stem}{TEMP_MARK}{uuid.uuid4().hex[:12]}{final.suffix}")
+    return final.with_name(f".{final.stem}{TEMP_MARK}{owner_tag()}-{uuid.uuid4().hex[:12]}{final.suffix}")
+
+
+def temp_owner(path: Path) -> tuple[int, str] | None:
+    """(pid, host tag) of the process that made a temporary name, or None (older names carry none)."""
+    match = _OWNER.search(Path(path).name)
+    return (int(match.group(1)), match.group(2)) if match else None
 
 
 def is_temp(path: Path) -> bool:

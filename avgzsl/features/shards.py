@@ -5,8 +5,10 @@ encoding (``video_id``, ``vector``); its schema metadata names the encoder, its
 weights, the frame policy / sample rate, and a fingerprint of the inputs, so an
 unchanged shard is skipped and a changed one recomputed.  The fingerprint hashes the
 encoder's identity (from its spec, :func:`avgzsl.encoders.base.encoder_identity`) and
-the shard's items, so deciding to skip builds no encoder: a rerun over unchanged
-shards loads no model at all.  Videos that failed
+the shard's items (ids, input hashes, frame paths, the segment when one was taken), so
+deciding to skip builds no encoder: a rerun over unchanged shards loads no model at
+all.  Frames of another policy live in another folder (``frames/n1-keyframe/``), so a
+changed policy changes the fingerprint too.  Videos that failed
 upstream or here are absent from the file and counted, never filled with zeros.
 A video without an audio track is 'ok' upstream ("no audio stream"): its audio
 feature is the CLAP embedding of 10 s of silence (the authors padded short audio
@@ -23,6 +25,7 @@ import pyarrow as pa
 
 from avgzsl.data.store import atomic_path, vectors_to_arrow, write_parquet_atomic
 from avgzsl.encoders.base import LazyEncoder
+from avgzsl.names import DEFAULT_FRAME_POLICY, FRAME_POLICIES
 from avgzsl.encoders.batching import encode_audio_files, encode_image_files
 from avgzsl.features.fingerprint import FINGERPRINT_KEY, fingerprint, stored_fingerprint
 
@@ -58,7 +61,7 @@ def encode_visual_shard(lazy: LazyEncoder, split_rows: list[dict], out_path: Pat
     """Mean of the L2-normalised CLIP embeddings of each video's frames (N = 1: the middle frame)."""
     rows = [r for r in split_rows if r["status"] in ("ok", "skipped") and r.get("frame_paths")]
     policy = {"frame_policy": _frame_policy(rows)}
-    items = [(r["video_id"], r["input_sha256"], r["frame_paths"]) for r in rows]
+    items = [(r["video_id"], r["input_sha256"], r["frame_paths"], *_segment(r)) for r in rows]
     fp = fingerprint({**lazy.identity, **policy}, items)
     if stored_fingerprint(out_path) == fp:
         return ShardFeatures(out_path, len(rows), [], skipped=True)
@@ -81,25 +84,34 @@ def encode_visual_shard(lazy: LazyEncoder, split_rows: list[dict], out_path: Pat
 
 
 def _frame_policy(rows: list[dict]) -> str:
+    """What the frames are (the split ledger's ``frame_policy``; older ledgers: exact)."""
     n = max((len(r["frame_paths"]) for r in rows), default=1)
-    return "middle frame" if n == 1 else f"mean of {n} evenly spaced frames"
+    policies = sorted({r.get("frame_policy") or DEFAULT_FRAME_POLICY for r in rows}) or [DEFAULT_FRAME_POLICY]
+    what = "middle frame" if n == 1 else f"mean of {n} evenly spaced frames"
+    if policies == [DEFAULT_FRAME_POLICY]:
+        return what  # the authors' frames, spelled as before the policy existed
+    return f"{what}, frame policy {'+'.join(policies)}"
 
 
-def frames_of_policy(policy: str) -> int:
-    """The frame count a recorded ``frame_policy`` names (the inverse of how it is written)."""
-    if policy == "middle frame":
-        return 1
-    match = re.fullmatch(r"mean of (\d+) evenly spaced frames", policy)
-    if not match:
+def _segment(row: dict) -> tuple:
+    """The segment the split took, when it took one: part of the inputs' fingerprint."""
+    seg = (row.get("start_seconds"), row.get("end_seconds"))
+    return () if seg == (None, None) else (seg,)
+
+
+def frames_of_policy(policy: str) -> tuple[int, str]:
+    """Frame count and split ``frame_policy`` a recorded policy names (the inverse of ``_frame_policy``)."""
+    match = re.fullmatch(r"(middle frame|mean of (\d+) evenly spaced frames)(?:, frame policy (\w+))?", policy)
+    if not match or (match.group(3) or DEFAULT_FRAME_POLICY) not in FRAME_POLICIES:
         raise ValueError(f"unknown frame policy {policy!r}")
-    return int(match.group(1))
+    return int(match.group(2) or 1), match.group(3) or DEFAULT_FRAME_POLICY
 
 
 def encode_audio_shard(lazy: LazyEncoder, split_rows: list[dict], out_path: Path, silence_path: Path,
                        prefetch_workers: int = 1) -> ShardFeatures:
     """CLAP embedding of each video's audio (centre 10 s, zero-padded); silence for videos without audio."""
     rows = [r for r in split_rows if r["status"] in ("ok", "skipped")]
-    items = [(r["video_id"], r["input_sha256"], r.get("audio_path")) for r in rows]
+    items = [(r["video_id"], r["input_sha256"], r.get("audio_path"), *_segment(r)) for r in rows]
     fp = fingerprint(lazy.identity, items)
     if stored_fingerprint(out_path) == fp:
         return ShardFeatures(out_path, len(rows), [], skipped=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
+from . import children
 from .download import DownloadResult, Source, download_sources
 from .store import MediaStore
 
@@ -31,8 +31,8 @@ def unpack_archive(archive: Path, dest: Path, timeout_s: float = 7200.0) -> Path
     tmp = dest.with_name(f".{dest.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    proc = subprocess.run(["bsdtar", "-x", "-f", os.fspath(archive), "-C", os.fspath(tmp)],
-                          capture_output=True, text=True, timeout=timeout_s)
+    proc = children.run(["bsdtar", "-x", "-f", os.fspath(archive), "-C", os.fspath(tmp)], timeout_s,
+                        capture_output=True, text=True)
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(f"{archive}: bsdtar could not unpack it: {proc.stderr.strip()[:300]}")

@@ -14,9 +14,14 @@
   yt-dlp writes cookies back), output inside a temp folder, then an atomic move).
   Errors such as 'Video unavailable' become a failed row, never an exception.
 
+Segments (``start_seconds, end_seconds``): a ``youtube:`` source is cut at download
+(:func:`cut_at_download`); every other source is fetched whole and the split stage takes
+the frame and the audio of the segment (:func:`avgzsl.media.split.split_videos`).  A
+segment with ``start < 0`` or ``end <= start`` fails at once.
+
 A rerun fetches only what is missing: a source whose sidecar (``<key>.json`` next to
-the file) records the same url and section as ok, and whose file is still there with
-the recorded size, is 'skipped'.
+the file) records the same url (and, when cut at download, the same section) as ok,
+and whose file is still there with the recorded size, is 'skipped'.
 """
 from __future__ import annotations
 
@@ -73,13 +78,18 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def cut_at_download(url: str) -> bool:
+    """True when the downloaded file is already the segment (``youtube:``: yt-dlp cuts it)."""
+    return isinstance(url, str) and url.split(":", 1)[0].lower() == "youtube"
+
+
 def _skip(src: Source, store: MediaStore) -> DownloadResult | None:
     try:
         side = json.loads(store.sidecar_path(src.video_id).read_text())
     except (OSError, ValueError):
         return None
-    if side.get("status") != "ok" or [side.get(k) for k in ("url", "start_seconds", "end_seconds")] != [
-            src.url, src.start_seconds, src.end_seconds]:
+    keys = ("url", "start_seconds", "end_seconds") if cut_at_download(src.url) else ("url",)
+    if side.get("status") != "ok" or [side.get(k) for k in keys] != [getattr(src, k) for k in keys]:
         return None
     path = Path(side.get("path") or "")
     if not path.is_file() or path.stat().st_size != side.get("bytes"):
@@ -102,8 +112,9 @@ def _fetch(src: Source, store: MediaStore, allowed_roots: list[Path], retries: i
             target = youtube_url(src.url.split(":", 1)[1])
         elif scheme not in ("http", "https", "file"):
             raise Permanent(f"unsupported url scheme {scheme!r}")
-        if scheme in ("http", "https") and (src.start_seconds is not None or src.end_seconds is not None):
-            raise Permanent("sections (start/end) are supported for youtube: sources only")
+        start, end = src.start_seconds, src.end_seconds
+        if (start is not None and start < 0) or (end is not None and end <= (start or 0.0)):
+            raise Permanent(f"bad segment [{start}, {end}): expected 0 <= start_seconds < end_seconds")
         for attempt in range(retries + 1):
             res.attempts = attempt + 1
             try:

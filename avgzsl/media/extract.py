@@ -1,13 +1,25 @@
-"""Run ffmpeg for a batch of probed videos: one process, many inputs and outputs.
+"""The ffmpeg backend of the split: a batch of probed videos in one ffmpeg process.
 
-Used by :mod:`avgzsl.media.split`.  Each job is one video whose frame times are
-known; :func:`extract_jobs` runs them in ONE ffmpeg process (every frame output first,
-then every audio output), commits the outputs of the jobs that succeeded, and splits
-the rest in halves until a failing video is alone, which then gets ffmpeg's reason.
+Used by :mod:`avgzsl.media.split` when a GPU decodes (``-hwaccel cuda``) or PyAV is
+missing.  Each job is one video whose frame times are known; :func:`extract_jobs`
+runs them in ONE ffmpeg process (every frame output first, then every audio output),
+commits the outputs of the jobs that succeeded, and splits the rest in halves until a
+failing video is alone, which then gets ffmpeg's reason.
+
+Frames: ``-ss t`` before ``-i`` (seek to the keyframe before ``t``, decode from there,
+keep the first frame at or after ``t``); the ``keyframe`` policy seeks to the middle
+with ``-noaccurate_seek`` and keeps the first keyframe (``select=key``): the one the
+seek landed on.  (``-skip_frame nokey`` would decode less, but h264's reordering then
+puts a later keyframe first.)  With ``-hwaccel cuda``
+the decoded frame comes back as NV12 and is made ``yuv420p`` first, so that the RGB
+conversion is the software path's.  A batch that fails on the GPU is rerun in software
+once, and the GPU is then left alone for the rest of the process.
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,21 +27,62 @@ from typing import Any
 
 import ffmpeg
 
+from . import children
 from .probe import FFMPEG, MediaError, MediaInfo, clean_reason, input_arg, probe
 from .store import commit, temp_path, unlink_quiet
+from .timeline import frame_times, middle_times
 
 DEFAULT_BATCH_PIXELS = 16 * 640 * 360
+# Codecs NVDEC decodes (8-bit 4:2:0 only here: the RGB conversion must stay the software one's).
+NVDEC_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg1video", "mpeg2video", "mpeg4", "vc1"})
+_HW: dict[str, Any] = {}  # cached detection; "disabled": why the GPU is no longer used in this process
 
 
-def frame_times(info: MediaInfo, n_frames: int = 1) -> list[float]:
-    """Seek positions (seconds from the file's start) of the ``n_frames`` frames."""
-    d = info.media_duration_s
-    if not d or d <= 0:
-        if n_frames == 1:
-            return [0.0]
-        raise MediaError("duration unknown: cannot space frames")
-    half = 0.5 * (info.frame_duration_s or 0.0)
-    return [max(0.0, (k + 0.5) * d / n_frames - half) for k in range(n_frames)]
+def gpu_present() -> bool:
+    """A CUDA GPU: torch says so (when already imported), or ``nvidia-smi -L`` lists one."""
+    if "gpu" not in _HW:
+        torch = sys.modules.get("torch")
+        found = bool(torch is not None and torch.cuda.is_available())
+        smi = shutil.which("nvidia-smi")
+        if not found and smi:
+            try:
+                r = children.run([smi, "-L"], 10, capture_output=True)
+                found = r.returncode == 0 and b"GPU" in r.stdout
+            except (OSError, subprocess.SubprocessError):
+                found = False
+        _HW["gpu"] = found
+    return _HW["gpu"]
+
+
+def ffmpeg_hwaccels() -> frozenset[str]:
+    if "hwaccels" not in _HW:
+        try:
+            r = children.run([FFMPEG, "-hide_banner", "-hwaccels"], 20, capture_output=True, text=True)
+            lines = r.stdout.splitlines()[1:] if r.returncode == 0 else []
+        except (OSError, subprocess.SubprocessError):
+            lines = []
+        _HW["hwaccels"] = frozenset(x.strip() for x in lines if x.strip())
+    return _HW["hwaccels"]
+
+
+def resolve_hwaccel(setting: str = "auto") -> str | None:
+    """``'cuda'`` when asked for (``auto``: a GPU is present) and ffmpeg has it, else None."""
+    if setting not in ("auto", "cuda", "none"):
+        raise ValueError(f"hwaccel {setting!r}: expected auto, cuda or none")
+    if setting == "none" or _HW.get("disabled"):
+        return None
+    if setting == "auto" and not gpu_present():
+        return None
+    return "cuda" if "cuda" in ffmpeg_hwaccels() else None
+
+
+def hw_decodable(info: MediaInfo) -> bool:
+    return info.video_codec in NVDEC_CODECS and info.pix_fmt in ("yuv420p", "yuvj420p")
+
+
+def job_times(info: MediaInfo, n_frames: int, policy: str, segment: tuple | None) -> list[float]:
+    """Seek times: the exact frames' thresholds, or the middles the keyframe policy seeks to."""
+    return (frame_times if policy == "exact" else middle_times)(info, n_frames, segment)
 
 
 @dataclass(eq=False)
@@ -43,6 +96,9 @@ class _Job:
     audio_slot: Path | None = None  # the store's audio path, even when there is no audio
     frame_tmp: list[Path] = field(default_factory=list)
     audio_tmp: Path | None = None
+    policy: str = "exact"
+    segment: tuple[float | None, float | None] | None = None
+    hwaccel: str | None = None  # 'cuda': decode this job's frames on the GPU
 
     def new_temps(self) -> None:
         self.drop_temps()
@@ -60,13 +116,27 @@ def build_batch_argv(jobs: list[_Job], sample_rate: int, decoder_threads: int | 
     tkw = {} if decoder_threads is None else {"threads": int(decoder_threads)}
     outs = []
     for job in jobs:
+        kw, okw = dict(tkw), {}
+        if job.policy == "keyframe":  # the first keyframe from the seek point; it lies before t: keep its time
+            kw["noaccurate_seek"] = None
+            okw["fps_mode"] = "passthrough"
+        if job.hwaccel:
+            kw["hwaccel"] = job.hwaccel
         for t, tmp in zip(job.times, job.frame_tmp):
-            src = ffmpeg.input(input_arg(job.path), ss=f"{t:.6f}", **tkw)
-            outs.append(ffmpeg.output(src["v:0"], "file:" + str(tmp), f="image2", update=1,
-                                      vframes=1, pix_fmt="rgb24", **{"c:v": "png"}))
+            src = ffmpeg.input(input_arg(job.path), ss=f"{t:.6f}", **kw)["v:0"]
+            if job.policy == "keyframe":
+                src = src.filter("select", "key")
+            if job.hwaccel:
+                src = src.filter("format", "yuv420p")
+            outs.append(ffmpeg.output(src, "file:" + str(tmp), f="image2", update=1,
+                                      vframes=1, pix_fmt="rgb24", **okw, **{"c:v": "png"}))
     for job in jobs:
         if job.audio_tmp is not None:
-            src = ffmpeg.input(input_arg(job.path), **tkw)
+            start, end = job.segment or (None, None)
+            cut = {} if job.segment is None else {"ss": f"{start or 0.0:.6f}"}
+            if end is not None:
+                cut["t"] = f"{end - (start or 0.0):.6f}"
+            src = ffmpeg.input(input_arg(job.path), **tkw, **cut)
             outs.append(ffmpeg.output(src["a:0"], "file:" + str(job.audio_tmp), f="wav", ac=1,
                                       ar=int(sample_rate), fflags="+bitexact", **{"c:a": "pcm_s16le"}))
     spec = ffmpeg.merge_outputs(*outs).global_args("-nostdin", "-hide_banner", "-loglevel", "error")
@@ -102,21 +172,36 @@ def _finish(job: _Job) -> None:
         r.reason = "no audio stream" if not job.info.has_audio else "audio stream has no samples"
         unlink_quiet(job.audio_slot)  # a stale track of an older version of this input
     job.frame_tmp, job.audio_tmp = [], None
-    r.status = "ok"
+    r.status, r.decoder = "ok", "ffmpeg+" + job.hwaccel if job.hwaccel else "ffmpeg"
 
 
-def _run(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s: float) -> tuple[bool, str]:
+def _run_once(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s: float) -> tuple[bool, str]:
     for j in jobs:
         j.new_temps()
     argv = build_batch_argv(jobs, sample_rate, decoder_threads)
     limit = timeout_s * len(jobs)
     try:
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, timeout=limit)
+        r = children.run(argv, limit, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     except subprocess.TimeoutExpired:
         return False, f"ffmpeg timed out after {limit:g}s"
     paths = tuple(input_arg(j.path) for j in jobs)
     return r.returncode == 0, clean_reason(r.stderr.decode("utf-8", "replace"), paths, empty="")
+
+
+def _run(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s: float) -> tuple[bool, str]:
+    """Run the batch; on the GPU, a failing batch is rerun in software (and the GPU left alone if that works)."""
+    if _HW.get("disabled"):
+        for j in jobs:
+            j.hwaccel = None
+    ok, reason = _run_once(jobs, sample_rate, decoder_threads, timeout_s)
+    if (not ok or any(_missing(j) for j in jobs)) and any(j.hwaccel for j in jobs):
+        for j in jobs:
+            j.hwaccel = None
+        ok, soft = _run_once(jobs, sample_rate, decoder_threads, timeout_s)
+        if ok and not any(_missing(j) for j in jobs):
+            _HW["disabled"] = reason or "GPU decoding produced no frame"
+        reason = soft
+    return ok, reason
 
 
 def extract_jobs(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s: float) -> None:
@@ -149,16 +234,13 @@ def extract_jobs(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s:
         job.drop_temps()
         try:
             job.info = probe(job.path, timeout_s)
-            job.times = frame_times(job.info, len(job.times))
+            job.times = job_times(job.info, len(job.times), job.policy, job.segment)
         except MediaError as e:
             why = e.reason
         else:
             return extract_jobs([job], sample_rate, decoder_threads, timeout_s)
     job.drop_temps()
     job.result.status, job.result.reason = "failed", why[:300] if why else "unknown error"
-
-
-DEFAULT_BATCH_PIXELS = 16 * 640 * 360
 
 
 def pixel_chunks(jobs: list[_Job], budget: int) -> list[list[_Job]]:

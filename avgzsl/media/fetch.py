@@ -19,6 +19,8 @@ from email.utils import parsedate_to_datetime
 from http.client import HTTPException
 from pathlib import Path
 
+from avgzsl.data.store import TEMP_MARK, owner_tag
+
 from .store import MediaStore, temp_path, unlink_quiet
 
 DEFAULT_FORMAT = "bv*[height<=360]+ba/b[height<=360]/b"
@@ -204,7 +206,7 @@ def ytdlp_once(url: str, store: MediaStore, video_id: str, start: float | None, 
     from yt_dlp.utils import download_range_func
 
     folder = store.video_path(video_id, ".mp4").parent
-    with tempfile.TemporaryDirectory(prefix=".ytdlp" + ".tmp-", dir=folder) as tmpdir:
+    with tempfile.TemporaryDirectory(prefix=f".ytdlp{TEMP_MARK}{owner_tag()}-", dir=folder) as tmpdir:
         logger = _YtLogger()
         opts = {
             "format": fmt, "outtmpl": {"default": "media.%(ext)s"},

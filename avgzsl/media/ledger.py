@@ -4,7 +4,11 @@ Every ledger has ``video_id, status, reason, elapsed_s``; ``status`` is ``ok``,
 ``failed`` or ``skipped`` (already done, input unchanged).  Stage columns:
 
 * split (``SPLIT_SCHEMA``): input_path, input_sha256, bytes, duration_s, has_audio,
-  frame_paths (list of strings), audio_path, sample_rate, n_frames;
+  frame_paths (list of strings), audio_path, sample_rate, n_frames, and (added later,
+  null in older ledgers) frame_policy (``exact`` | ``keyframe``; null means exact),
+  start_seconds, end_seconds (the segment taken from the file; null: all of it; a
+  ``youtube:`` source's segment is cut at download and not repeated here) and decoder
+  (``pyav`` | ``ffmpeg`` | ``ffmpeg+cuda``);
 * download (``DOWNLOAD_SCHEMA``): url, start_seconds, end_seconds, path, sha256,
   bytes, attempts.
 
@@ -46,6 +50,10 @@ SPLIT_SCHEMA = pa.schema(
         pa.field("audio_path", pa.string()),
         pa.field("sample_rate", pa.int32()),
         pa.field("n_frames", pa.int32()),
+        pa.field("frame_policy", pa.string()),
+        pa.field("start_seconds", pa.float64()),
+        pa.field("end_seconds", pa.float64()),
+        pa.field("decoder", pa.string()),
     ],
     metadata={b"avgzsl.ledger": b"split"},
 )

@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import children
+
 FFPROBE = os.environ.get("AVGZSL_FFPROBE", "ffprobe")
 FFMPEG = os.environ.get("AVGZSL_FFMPEG", "ffmpeg")
 
@@ -52,6 +54,7 @@ class MediaInfo:
     start_s: float = 0.0
     video_duration_s: float | None = None
     audio_sample_rate: int | None = None
+    pix_fmt: str | None = None
 
     @property
     def frame_duration_s(self) -> float | None:
@@ -131,6 +134,7 @@ def parse_ffprobe_json(data: dict) -> MediaInfo:
         start_s=_float(fmt.get("start_time")) or 0.0,
         video_duration_s=vdur,
         audio_sample_rate=int(audio["sample_rate"]) if audio and str(audio.get("sample_rate", "")).isdigit() else None,
+        pix_fmt=video.get("pix_fmt") if video else None,
     )
 
 
@@ -146,7 +150,7 @@ def probe(path: str | os.PathLike, timeout_s: float = 60.0) -> MediaInfo:
     if p.stat().st_size == 0:
         raise MediaError("empty file (0 bytes)", path)
     try:
-        r = subprocess.run(ffprobe_argv(p), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s)
+        r = children.run(ffprobe_argv(p), timeout_s, capture_output=True)
     except subprocess.TimeoutExpired:
         raise MediaError(f"ffprobe timed out after {timeout_s:g}s", path) from None
     if r.returncode != 0:
@@ -164,6 +168,7 @@ _STREAM = re.compile(r"^  Stream #(\d+):\d+\S*: (Video|Audio|Subtitle|Data|Attac
 _SIZE = re.compile(r", (\d+)x(\d+)[\s,]")
 _FPS = re.compile(r", (\d+(?:\.\d+)?)(k?) (?:fps|tbr)\b")
 _HZ = re.compile(r", (\d+) Hz\b")
+_PIX = re.compile(r"^(?:\s*\([^)]*\))*, ([a-z][a-z0-9_]*)(?:\(|,|$)")
 
 
 def parse_ffmpeg_dump(stderr: str) -> dict[int, MediaInfo]:
@@ -190,7 +195,9 @@ def parse_ffmpeg_dump(stderr: str) -> dict[int, MediaInfo]:
             if kind == "Video" and info["video"] is None and "(attached pic)" not in rest:
                 size = _SIZE.search(rest + " ")
                 fps = _FPS.search(rest)
+                pix = _PIX.search(rest)
                 info["video"] = {
+                    "pix_fmt": pix.group(1) if pix else None,
                     "codec": codec,
                     "size": (int(size.group(1)), int(size.group(2))) if size else (None, None),
                     "fps": float(fps.group(1)) * (1000 if fps.group(2) else 1) if fps else None,
@@ -213,6 +220,7 @@ def parse_ffmpeg_dump(stderr: str) -> dict[int, MediaInfo]:
             fps=v["fps"] if v else None,
             start_s=d.get("start", 0.0),
             audio_sample_rate=a["rate"] if a else None,
+            pix_fmt=v["pix_fmt"] if v else None,
         )
     return out
 
@@ -244,8 +252,7 @@ def _dump_chunk(paths: list[Path], timeout_s: float) -> list[MediaInfo | MediaEr
         for p in rest:
             argv += ["-i", input_arg(p)]
         try:
-            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=timeout_s + 2.0 * len(rest))
+            r = children.run(argv, timeout_s + 2.0 * len(rest), capture_output=True)
             infos = parse_ffmpeg_dump(r.stderr.decode("utf-8", "replace"))
         except subprocess.TimeoutExpired:
             infos = {}

@@ -1,20 +1,24 @@
 """Per-shard acquisition: download sources, then split each video into frames and audio.
 
 The Dagster assets call these once per shard; everything a shard did is in its ledgers
-under ``data/<dataset>/ledgers/<stage>/<shard>.parquet``.
+under ``data/<dataset>/ledgers/<stage>/<shard>.parquet``.  Both stages first remove the
+temporary files a killed run left in the dataset's folder
+(:func:`avgzsl.media.store.remove_stale_temps`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from avgzsl.runtime import available_cores
+
 from avgzsl.data.datasets import DatasetSpec, shard_key
 from avgzsl.layout import DatasetPaths
 from avgzsl.media.archive import ARCHIVE_SCHEMES, fetch_archive_members
-from avgzsl.media.download import DEFAULT_FORMAT, DownloadResult, Source, download_sources
+from avgzsl.media.download import DEFAULT_FORMAT, DownloadResult, Source, cut_at_download, download_sources
 from avgzsl.media.ledger import DOWNLOAD_SCHEMA, SPLIT_SCHEMA, read_ledger, summarize, write_ledger
-from avgzsl.media.split import SplitResult, split_videos
-from avgzsl.media.store import MediaStore
+from avgzsl.media.split import SplitRequest, SplitResult, split_videos
+from avgzsl.media.store import MediaStore, remove_stale_temps
 
 STAGES = ("download", "split")
 
@@ -28,9 +32,15 @@ class MediaSettings:
     cookies_file: str | None = None
     download_workers: int = 4
     ytdlp_format: str = DEFAULT_FORMAT
-    split_batch_size: int = 16
-    split_workers: int = 1
+    split_batch_size: int = 16  # videos per ffmpeg process (ffmpeg backend)
+    split_workers: int = 0  # decoder processes per shard; 0: this shard's share of the cores
+    split_backend: str = "auto"  # auto | pyav | ffmpeg (avgzsl.media.split)
+    hwaccel: str = "auto"  # auto | cuda | none: ffmpeg -hwaccel cuda when a GPU is present
+    shards_at_once: int = 1  # shards of the run split at the same time (they share the cores)
     archive_urls: dict[str, str] = field(default_factory=lambda: dict(ARCHIVE_SCHEMES))
+
+    def split_cores(self) -> int:
+        return max(1, available_cores() // max(1, self.shards_at_once))
 
     def download_options(self) -> dict:
         return {"retries": self.retries, "backoff_s": self.backoff_s, "timeout_s": self.timeout_s,
@@ -41,6 +51,7 @@ class MediaSettings:
 def download_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: MediaSettings) -> list[DownloadResult]:
     """Fetch every source of the shard (a rerun fetches only what is missing)."""
     rows = paths.shard_rows(shard).to_dicts()
+    remove_stale_temps(paths.root)
     store = MediaStore(paths.media)
     roots = [Path(r) for r in spec.allowed_roots]
     by_scheme: dict[str, list[Source]] = {}
@@ -66,18 +77,24 @@ def split_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: Me
 
     The split ledger is rewritten with one row per video downloaded now: a video that
     failed its download since (or left the shard) loses its old row, so its old media
-    is not encoded.
+    is not encoded.  A row's segment is taken here unless the download already cut it
+    (``youtube:``); the download ledger's hash of each file is its input hash (it is
+    not read twice).
     """
     key = shard_key(spec.name, shard)
     ledger = paths.ledger("download", key)
     if not ledger.exists():
         raise FileNotFoundError(f"{ledger} is missing: materialize raw_videos for shard {key} first")
+    remove_stale_temps(paths.root)
     downloads = read_ledger(ledger)
-    ready = [(r["video_id"], r["path"]) for r in downloads if r["status"] in ("ok", "skipped") and r["path"]]
+    ready = [SplitRequest(r["video_id"], r["path"], *((None, None) if cut_at_download(r.get("url") or "") else
+                                                      (r.get("start_seconds"), r.get("end_seconds"))), r.get("sha256"))
+             for r in downloads if r["status"] in ("ok", "skipped") and r["path"]]
     split_ledger = paths.ledger("split", key)
     results = split_videos(ready, MediaStore(paths.media), sample_rate=spec.sample_rate, n_frames=spec.n_frames,
-                           batch_size=settings.split_batch_size, max_workers=settings.split_workers,
-                           previous=read_ledger(split_ledger))
+                           frame_policy=spec.frame_policy, batch_size=settings.split_batch_size,
+                           max_workers=settings.split_workers, backend=settings.split_backend,
+                           hwaccel=settings.hwaccel, cores=settings.split_cores(), previous=read_ledger(split_ledger))
     write_ledger(results, split_ledger, SPLIT_SCHEMA)
     return results, len(downloads) - len(ready)
 

@@ -76,3 +76,17 @@ def test_media_split_needs_the_download_first(state_home, instance, demo_origina
                             raise_on_error=False)
     assert not result.success and "materialize raw_videos for shard demo-0001 first" in failures(result)
 
+
+
+def test_the_frame_policy_set_on_the_manifest_reaches_the_split(state_home, instance, demo_dataset):
+    add_partitions("dataset", ["demo"])
+    dg.materialize([video_manifest], partition_key="demo", instance=instance, resources={"state": StateResource()},
+                   run_config={"ops": {"video_manifest": {"config": {"source": str(demo_dataset),
+                                                                     "frame_policy": "keyframe"}}}})
+    assert state_home.dataset("demo").read_spec().frame_policy == "keyframe"
+    result = dg.materialize([raw_videos, media_split], partition_key="demo-0001", instance=instance,
+                            resources=SHARD_RESOURCES)
+    assert metadata(result, "media_split")["ok"] == 12
+    ledger = pl.read_parquet(state_home.dataset("demo").ledger("split", "demo-0001"))
+    assert ledger["frame_policy"].unique().to_list() == ["keyframe"]
+    assert all("/frames/n1-keyframe/" in paths[0] for paths in ledger["frame_paths"].to_list())

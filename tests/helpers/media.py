@@ -72,6 +72,45 @@ def make_corpus(root: Path) -> dict[str, Path]:
     return c
 
 
+# Realistic clips: the frame counter as luma (40 + 2 * frame number), temporal noise (so that
+# they cost what real footage costs to decode) and real GOP structures.
+COUNTER = "color=c=gray:s=320x240:r={fps}:d={d},format=yuv420p,geq=lum='40+2*N':cb=128:cr=128,noise=alls=12:allf=t"
+GOPS = {  # name -> encoder arguments
+    "one_keyframe": ["-c:v", "libx264", "-preset", "veryfast", "-g", "1000", "-sc_threshold", "0"],
+    "gop_1s": ["-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-sc_threshold", "0"],
+    "open_gop": ["-c:v", "libx264", "-preset", "veryfast", "-x264-params", "keyint=30:open-gop=1:scenecut=0"],
+    "xvid": ["-c:v", "mpeg4", "-vtag", "xvid", "-q:v", "4"],
+    "xvid_bframes": ["-c:v", "mpeg4", "-vtag", "xvid", "-q:v", "4", "-bf", "2", "-g", "40"],
+    "vp9": ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", "1000"],
+}
+SUFFIX = {"xvid": ".avi", "xvid_bframes": ".avi", "vp9": ".webm"}
+
+
+def make_counter_clip(path: Path, encoder: list[str], seconds: float = 4.0, fps: int = 25, audio: bool = True) -> Path:
+    """A clip whose frame k has mean luma 40 + 2k (read back with :func:`frame_index`, ``step=2, base=40``);
+    the base keeps the noise clear of the black level, which would bias the mean."""
+    args = ["-f", "lavfi", "-i", COUNTER.format(fps=fps, d=seconds)]
+    if audio:
+        args += sine(44100, seconds) + (["-c:a", "libopus"] if path.suffix == ".webm" else
+                                        ["-c:a", "libmp3lame"] if path.suffix == ".avi" else ["-c:a", "aac"])
+    ff(*args, *encoder, "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+def cli_frame(path: Path, t: float, out: Path, extra: tuple[str, ...] = ()) -> Path:
+    """The frame the ffmpeg command of the ffmpeg backend takes at ``t`` (``-ss`` before ``-i``), as PNG."""
+    ff(*extra, "-threads", "1", "-ss", f"{t:.6f}", "-i", "file:" + str(path), "-map", "0:v:0", "-frames:v", "1",
+       "-update", "1", "-pix_fmt", "rgb24", "-c:v", "png", "-f", "image2", str(out))
+    return out
+
+
+def pixels(png: str | os.PathLike):
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(png).convert("RGB"))
+
+
 def n_video_frames(path: Path) -> int:
     out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
                           "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
@@ -79,14 +118,11 @@ def n_video_frames(path: Path) -> int:
     return int(out.strip().strip(","))
 
 
-def frame_index(png: str | os.PathLike) -> int:
+def frame_index(png: str | os.PathLike, step: int = STEP, base: int = 16) -> int:
     """Which ramp frame a PNG shows (from its mean grey level)."""
-    import numpy as np
-    from PIL import Image
-
-    r = float(np.asarray(Image.open(png).convert("RGB"), dtype=np.float64)[..., 0].mean())
+    r = float(pixels(png)[..., 0].mean())
     y = r * 219 / 255 + 16
-    return round((y - 16) / STEP)
+    return round((y - base) / step)
 
 
 def wav_info(path: str | os.PathLike) -> tuple[int, int, int, float]:
@@ -192,3 +228,28 @@ class MediaServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# ------------------------------------------------------------------------- processes
+def process_state(pid: int) -> tuple[int, str] | None:
+    """(parent pid, state letter) of a live process, or None when it is gone (zombies count as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else (int(fields[1]), fields[0])
+
+
+def descendants(pid: int) -> list[int]:
+    """Live processes below ``pid`` (Linux /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := process_state(int(entry.name))) is not None:
+            parents[int(entry.name)] = st[0]
+    found, frontier = [], [pid]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parents.items() if pp == p]
+        found += kids
+        frontier += kids
+    return found

@@ -1,10 +1,12 @@
 """A dataset's spec (dataset.yaml), its manifest with stable shards, and the --shards syntax."""
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 
-from avgzsl.data.datasets import assign_shards, build_manifest, load_dataset_spec, parse_shard_range
+from avgzsl.data.datasets import DatasetSpec, assign_shards, build_manifest, load_dataset_spec, parse_shard_range
 from avgzsl.data.validate import DataError
 from avgzsl.errors import OptionError
 from tests.helpers.data import esc, real_class_split
@@ -80,3 +82,19 @@ def test_shard_ranges(text, expected):
 def test_bad_shard_ranges_name_the_option(text, message):
     with pytest.raises(OptionError, match=f"^--shards .*{message}"):
         parse_shard_range(text)
+
+
+def test_frame_policy_from_yaml_override_and_default(tmp_path):
+    (tmp_path / "dataset.yaml").write_text("name: mine\nframe_policy: keyframe\n")
+    assert load_dataset_spec(tmp_path).frame_policy == "keyframe"
+    assert load_dataset_spec(tmp_path, frame_policy="exact").frame_policy == "exact"
+    assert load_dataset_spec("ucf").frame_policy == "exact"
+    (tmp_path / "dataset.yaml").write_text("name: mine\nframe_policy: nearest\n")
+    with pytest.raises(DataError, match="frame_policy 'nearest': expected one of exact, keyframe"):
+        load_dataset_spec(tmp_path)
+
+
+def test_a_spec_written_before_frame_policy_reads_as_exact():
+    old = json.loads(DatasetSpec("x").as_json())
+    del old["frame_policy"]
+    assert DatasetSpec.from_json(json.dumps(old)).frame_policy == "exact"

@@ -8,7 +8,7 @@ from PIL import Image
 from avgzsl.data.store import file_metadata
 from avgzsl.encoders import build_visual_encoder
 from avgzsl.encoders.base import LazyEncoder, encoder_identity
-from avgzsl.features.shards import encode_visual_shard
+from avgzsl.features.shards import encode_visual_shard, frames_of_policy
 from avgzsl.features.tables import read_vectors
 
 
@@ -66,3 +66,28 @@ def test_visual_shard_means_each_videos_frames_and_skips_an_unchanged_rerun(enco
     assert file_metadata(out) != stamp
     other_weights = lazy(tiny_visual_spec(seed=7), encoder)
     assert not encode_visual_shard(other_weights, rows, out).skipped  # another encoder: recomputed
+
+
+def test_frame_policy_and_segment_are_recorded_and_redo_the_features(encoder, tiny_visual_spec, tmp_path):
+    enc = lazy(tiny_visual_spec(), encoder)
+    frames = {v: _frames(tmp_path, v, 1, seed) for seed, v in enumerate(("a", "b"))}
+    rows = [{"video_id": v, "status": "ok", "input_sha256": v * 8, "frame_paths": frames[v]} for v in frames]
+    out = tmp_path / "visual.parquet"
+    assert not encode_visual_shard(enc, rows, out).skipped
+    assert read_vectors([out])[2]["frame_policy"] == "middle frame"  # older ledgers (no column): exact
+    exact = [{**r, "frame_policy": "exact", "start_seconds": None, "end_seconds": None} for r in rows]
+    assert encode_visual_shard(enc, exact, out).skipped  # the same frames, the same file
+    keyframe = [{**r, "frame_policy": "keyframe"} for r in exact]
+    assert not encode_visual_shard(enc, keyframe, out).skipped
+    assert read_vectors([out])[2]["frame_policy"] == "middle frame, frame policy keyframe"
+    cut = [{**r, "start_seconds": 1.0, "end_seconds": 4.0} for r in keyframe]
+    assert not encode_visual_shard(enc, cut, out).skipped  # same paths, another segment: redone
+    assert encode_visual_shard(enc, cut, out).skipped
+
+
+def test_a_recorded_frame_policy_reads_back_as_frames_and_split_policy():
+    assert frames_of_policy("middle frame") == (1, "exact")
+    assert frames_of_policy("mean of 3 evenly spaced frames") == (3, "exact")
+    assert frames_of_policy("middle frame, frame policy keyframe") == (1, "keyframe")
+    with pytest.raises(ValueError, match="unknown frame policy"):
+        frames_of_policy("middle frame, frame policy nearest")

@@ -1,4 +1,4 @@
-"""Splitting real videos into the middle frame (or N frames) and mono PCM audio with batched ffmpeg."""
+"""Splitting real videos into the middle frame (or N frames) and mono PCM audio: PyAV workers and batched ffmpeg."""
 from __future__ import annotations
 
 import os
@@ -30,9 +30,10 @@ BAD = {
 ODD = {"-rf x": "mp4", "../x y": "avi"}
 
 
-@pytest.fixture(scope="module")
-def first_run(media_corpus, tmp_path_factory):
-    work = tmp_path_factory.mktemp("split")
+@pytest.fixture(scope="module", params=["pyav", "ffmpeg"])
+def first_run(media_corpus, tmp_path_factory, request):
+    """Both backends on the same corpus: the same statuses, frames and audio."""
+    work = tmp_path_factory.mktemp(f"split_{request.param}")
     store = MediaStore(work / "store")
     cwd = work / "cwd" / "deep"
     cwd.mkdir(parents=True)
@@ -43,7 +44,8 @@ def first_run(media_corpus, tmp_path_factory):
     os.chdir(cwd)  # relative ids such as '../x y' must not land next to the cwd either
     try:
         t0 = time.perf_counter()
-        res = split_videos(reqs, store, batch_size=4, max_workers=2, ledger_path=ledger_file(store, "split"))
+        res = split_videos(reqs, store, batch_size=4, max_workers=2, ledger_path=ledger_file(store, "split"),
+                           backend=request.param)
         took = time.perf_counter() - t0
     finally:
         os.chdir(old)
@@ -62,6 +64,7 @@ def test_statuses_and_reasons(first_run):
         assert res[vid].status == "ok", (vid, res[vid].reason)
     assert res["noaudio"].has_audio is False and res["noaudio"].reason == "no audio stream"
     assert res["noaudio"].audio_path is None
+    assert {r.decoder for r in res.values() if r.status == "ok"} == {store_backend(first_run)}
     s = summarize(res.values())
     assert (s["ok"], s["failed"], s["skipped"]) == (len(GOOD) + len(ODD), len(BAD), 0)
 
@@ -95,17 +98,25 @@ def test_outputs_land_inside_the_store_only(first_run):
     assert sorted(p.name for p in work.iterdir()) == ["cwd", "store"]
 
 
+def store_backend(run) -> str:
+    return "pyav" if "pyav" in run[4].name else "ffmpeg"
+
+
 def test_ledger_written(first_run):
     store, reqs, res, *_ = first_run
     rows = {r["video_id"]: r for r in read_ledger(ledger_file(store, "split"))}
     assert set(rows) == set(res)
     assert rows["mp4"]["input_sha256"] == res["mp4"].input_sha256 and rows["mp4"]["sample_rate"] == 48000
+    assert (rows["mp4"]["frame_policy"], rows["mp4"]["start_seconds"], rows["mp4"]["end_seconds"]) == (
+        "exact", None, None)
+    assert rows["mp4"]["decoder"] == store_backend(first_run)
 
 
-def test_n_frames_and_16k(media_corpus, tmp_path):
+@pytest.mark.parametrize("backend", ["pyav", "ffmpeg"])
+def test_n_frames_and_16k(media_corpus, tmp_path, backend):
     store = MediaStore(tmp_path / "store")
     reqs = [SplitRequest(k, media_corpus[k]) for k in ("mp4", "mkv", "webm")]
-    for r in split_videos(reqs, store, sample_rate=16000, n_frames=3, probe_method="ffprobe"):
+    for r in split_videos(reqs, store, sample_rate=16000, n_frames=3, probe_method="ffprobe", backend=backend):
         assert r.status == "ok" and len(r.frame_paths) == 3
         n = n_video_frames(media_corpus[r.video_id])
         assert [frame_index(p) for p in r.frame_paths] == [int((k + 0.5) * n / 3) for k in range(3)]
@@ -140,8 +151,16 @@ def test_rerun_skips_and_changed_input_is_redone(media_corpus, tmp_path):
     rows = {r["video_id"]: r for r in read_ledger(ledger)}
     assert rows["mp4"]["has_audio"] is False and rows["avi"]["status"] == "skipped"
 
-    # other settings are other outputs: nothing is skipped at 16 kHz
+    # other settings are other outputs: nothing is skipped at 16 kHz, nor under another policy or segment
     assert {r.status for r in split_videos(reqs[:3], store, sample_rate=16000, ledger_path=ledger)} == {"ok"}
+    keyframes = split_videos(reqs[:3], store, sample_rate=16000, frame_policy="keyframe", ledger_path=ledger)
+    assert {r.status for r in keyframes} == {"ok"} and "/frames/n1-keyframe/" in keyframes[0].frame_paths[0]
+    assert Path(third[0].frame_paths[0]).exists()  # the exact frames stay where they were
+    cut = [SplitRequest(r.video_id, r.path, 0.5, 2.0) for r in reqs[:3]]
+    assert {r.status for r in split_videos(cut, store, sample_rate=16000, frame_policy="keyframe",
+                                           ledger_path=ledger)} == {"ok"}
+    assert {r.status for r in split_videos(cut, store, sample_rate=16000, frame_policy="keyframe",
+                                           ledger_path=ledger)} == {"skipped"}
 
 
 def test_a_failing_batch_is_bisected(media_corpus, tmp_path, monkeypatch):
@@ -159,7 +178,7 @@ def test_a_failing_batch_is_bisected(media_corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(extract_mod, "build_batch_argv", lambda jobs, *a, **k: calls.append(len(jobs)) or poisoning(jobs, *a, **k))
     store = MediaStore(tmp_path / "store")
     reqs = [SplitRequest(k, media_corpus[k]) for k in ("avi", "mp4", "webm", "mkv", "short")]
-    res = {r.video_id: r for r in split_videos(reqs, store, batch_size=8)}
+    res = {r.video_id: r for r in split_videos(reqs, store, batch_size=8, max_workers=1, backend="ffmpeg")}
     assert res["webm"].status == "failed" and "input file" in res["webm"].reason.lower()
     assert all(res[k].status == "ok" for k in ("avi", "mp4", "mkv", "short"))
     assert calls[0] == 5 and len(calls) < 2 * 5 and temp_files(store.root) == []

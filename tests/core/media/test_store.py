@@ -55,3 +55,49 @@ def test_atomic_write_helpers(tmp_path):
     commit(tmp, final)
     assert final.read_bytes() == b"x" and temp_files(store.root) == []
     assert store.find_videos("v1") == [final]
+
+
+def test_stale_temps_of_dead_writers_are_removed(tmp_path):
+    import os
+    import subprocess
+    import time
+
+    from avgzsl.data.store import host_tag, temp_owner
+    from avgzsl.media.store import remove_stale_temps
+
+    store = MediaStore(tmp_path / "media")
+    final = store.audio_path("v")
+    old = time.time() - 2 * 86400
+
+    made = []
+
+    def temp(owner: str, age: float | None = None, folder: bool = False):
+        made.append(owner)
+        p = final.with_name(f".{final.stem}.tmp-{owner}{len(made):012x}{'' if folder else '.wav'}")
+        (p.mkdir() or (p / "part").write_bytes(b"x")) if folder else p.write_bytes(b"x")
+        if age is not None:
+            os.utime(p, (age, age))
+        return p
+
+    mine = temp_path(final)
+    mine.write_bytes(b"x")
+    assert temp_owner(mine) == (os.getpid(), host_tag())
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        host = host_tag()
+        other = "ffffff" if host != "ffffff" else "eeeeee"
+        stale = [temp(f"{gone.pid}-{host}-"), temp(f"{sleeper.pid}-{host}-", age=time.time() - 3600),
+                 temp(f"{gone.pid}-{host}-x", folder=True), temp(f"{os.getpid()}-{other}-", age=old), temp("", age=old)]
+        kept = [mine, temp(f"{sleeper.pid}-{host}-"), temp(f"{gone.pid}-{other}-"), temp("y")]
+        done = (tmp_path / "media" / "done.wav")
+        done.write_bytes(b"x")
+        # the sleeper's pid on a file older than the sleeper: a reused pid, not its writer
+        assert sorted(remove_stale_temps(tmp_path, once=False)) == sorted(stale)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert all(p.exists() for p in kept + [done]) and not any(p.exists() for p in stale)
+    assert remove_stale_temps(tmp_path) == [kept[1]]  # the sleeper is gone now
+    assert remove_stale_temps(tmp_path) == []  # once per process and folder
