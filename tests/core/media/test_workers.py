@@ -49,6 +49,7 @@ def inputs(media_corpus, tmp_path):
 def test_a_crash_or_a_hang_costs_one_row_not_the_run(inputs, tmp_path, monkeypatch):
     monkeypatch.setattr(split_mod, "DecoderWorker", lambda: DecoderWorker([sys.executable, "-c", FAKE]))
     store = MediaStore(tmp_path / "store")
+    before = set(descendants(os.getpid()))  # other tests' session servers may be running
     t0 = time.monotonic()
     res = {r.video_id: r for r in split_videos([SplitRequest(p.stem, p) for p in sorted(inputs.iterdir())], store,
                                                backend="pyav", max_workers=1, timeout_s=3)}
@@ -57,7 +58,7 @@ def test_a_crash_or_a_hang_costs_one_row_not_the_run(inputs, tmp_path, monkeypat
                                                       "hang": "failed"}
     assert res["crash"].reason.startswith("decoder process killed by SIGSEGV")
     assert res["hang"].reason == "decoding timed out after 3s"
-    assert temp_files(store.root) == [] and descendants(os.getpid()) == []
+    assert temp_files(store.root) == [] and set(descendants(os.getpid())) <= before
 
 
 def test_no_worker_falls_back_to_ffmpeg(media_corpus, tmp_path, monkeypatch):
