@@ -40,21 +40,19 @@ def segment_span(info: MediaInfo, segment: tuple[float | None, float | None] | N
 
 def frame_times(info: MediaInfo, n_frames: int = 1, segment: tuple | None = None) -> list[float]:
     """Seek positions (seconds from the file's start) of the ``n_frames`` frames."""
-    s, e = segment_span(info, segment)
-    if e is None:
-        if n_frames == 1:
-            return [s]
-        raise MediaError("duration unknown: cannot space frames")
-    length = e - s
-    half = 0.5 * (info.frame_duration_s or 0.0)
-    return [s + max(0.0, (k + 0.5) * length / n_frames - half) for k in range(n_frames)]
+    return _spaced(info, n_frames, segment, 0.5 * (info.frame_duration_s or 0.0))
 
 
 def middle_times(info: MediaInfo, n_frames: int = 1, segment: tuple | None = None) -> list[float]:
     """The middles of the ``n_frames`` equal parts of the segment (the keyframe policy's limits)."""
+    return _spaced(info, n_frames, segment, 0.0)
+
+
+def _spaced(info: MediaInfo, n_frames: int, segment: tuple | None, back: float) -> list[float]:
+    """The middles of the segment's ``n_frames`` equal parts, each ``back`` seconds earlier (not before its start)."""
     s, e = segment_span(info, segment)
     if e is None:
         if n_frames == 1:
             return [s]
         raise MediaError("duration unknown: cannot space frames")
-    return [s + (k + 0.5) * (e - s) / n_frames for k in range(n_frames)]
+    return [s + max(0.0, (k + 0.5) * (e - s) / n_frames - back) for k in range(n_frames)]

@@ -14,7 +14,7 @@ from assets.training import clipclap_stage1, clipclap_stage2
 from avgzsl.clipclap.model import ClipClap
 from avgzsl.experiments.spec import RunSpec
 from resources import StateResource
-from tests.helpers.runs import failures, materialize_run, metadata
+from tests.helpers.runs import assert_recalls_match, failures, materialize_run, metadata
 
 SPEC = RunSpec("ucf", text_lookup="positional", seed=1, epochs=2, batches_per_epoch=20)
 
@@ -31,11 +31,7 @@ def test_evaluation_writes_consistent_metrics_predictions_report_and_registers_t
 
     predictions = pl.read_parquet(report / "predictions.parquet")
     assert predictions.height == metrics["test_videos"]
-    recall = (predictions.with_columns(hit=pl.col("true_class") == pl.col("predicted_class"))
-              .group_by("split", "true_class").agg(pl.col("hit").mean()).group_by("split").agg(pl.col("hit").mean()))
-    by_split = dict(zip(recall["split"], recall["hit"]))
-    assert metrics["test_seen"] == pytest.approx(by_split["seen"], abs=1e-12)
-    assert metrics["test_unseen"] == pytest.approx(by_split["unseen"], abs=1e-12)
+    assert_recalls_match(metrics, predictions)
     html = (report / "report.html").read_text()
     assert "authors&#x27; defect" in html and html.count("data:image/png;base64,") == 4
 

@@ -1,8 +1,6 @@
 """published_features materialized directly: the authors' pickles imported, validated and checked, or refused."""
 from __future__ import annotations
 
-import pickle
-import shutil
 
 import dagster as dg
 
@@ -11,6 +9,7 @@ from avgzsl.data.schemas import SCHEMA_VERSION, SCHEMA_VERSION_KEY
 from avgzsl.data.store import file_metadata, read_features
 from avgzsl.data.synthetic import SHAPES
 from resources import StateResource
+from tests.helpers.data import poisoned_features_root
 from tests.helpers.runs import add_partitions, checks, failures, metadata
 
 
@@ -50,16 +49,7 @@ def test_a_custom_partition_names_the_benchmark_of_its_files(state_home, instanc
 
 def test_a_malicious_pickle_is_refused_naming_the_file_and_nothing_is_written(state_home, instance,
                                                                               tiny_authors_root, tmp_path):
-    root = tmp_path / "evil"
-    shutil.copytree(tiny_authors_root, root)
-    target = next((root / "features/cls_features_non_averaged/audio/stage_1_train").glob("*.pkl"))
-    marker = tmp_path / "pwned"
-
-    class Payload:
-        def __reduce__(self):
-            return (open, (str(marker), "w"))
-
-    target.write_bytes(pickle.dumps({"features": Payload(), "video_names": [], "fps": []}))
+    root, target, marker = poisoned_features_root(tiny_authors_root, tmp_path)
     result = materialize(root, instance)
     assert not result.success and str(target) in failures(result) and "refused to load global" in failures(result)
     assert not marker.exists()

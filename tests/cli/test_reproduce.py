@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 
 import numpy as np
 import polars as pl
@@ -10,6 +9,8 @@ import pytest
 
 from avgzsl.experiments.spec import RunSpec
 from pipelines.cli import main
+from tests.helpers.data import poisoned_features_root
+from tests.helpers.runs import assert_recalls_match
 
 FAST = ["--epochs", "2", "--batches-per-epoch", "20"]
 
@@ -34,11 +35,7 @@ def test_reproduce_writes_consistent_metrics_predictions_report_and_tracks_every
 
     pred = pl.read_parquet(out / "predictions.parquet")
     assert pred.columns == ["video_id", "true_class", "split", "predicted_class", "predicted_class_zsl"]
-    recall = (pred.with_columns(hit=pl.col("true_class") == pl.col("predicted_class"))
-              .group_by("split", "true_class").agg(pl.col("hit").mean()).group_by("split").agg(pl.col("hit").mean()))
-    by_split = dict(zip(recall["split"], recall["hit"]))
-    assert metrics["test_seen"] == pytest.approx(by_split["seen"], abs=1e-12)
-    assert metrics["test_unseen"] == pytest.approx(by_split["unseen"], abs=1e-12)
+    assert_recalls_match(metrics, pred)
     report = (out / "report.html").read_text()
     assert "looked up by class name" in report and report.count("data:image/png;base64,") == 4
 
@@ -78,18 +75,7 @@ def test_same_seed_gives_identical_metrics_and_positional_lookup_is_reported(sta
 
 
 def test_malicious_pickle_is_refused_naming_the_file_and_nothing_runs(state_home, tiny_authors_root, tmp_path, capsys):
-    import shutil
-
-    root = tmp_path / "evil"
-    shutil.copytree(tiny_authors_root, root)
-    target = next((root / "features/cls_features_non_averaged/audio/stage_1_train").glob("*.pkl"))
-    marker = tmp_path / "pwned"
-
-    class Payload:
-        def __reduce__(self):
-            return (open, (str(marker), "w"))
-
-    target.write_bytes(pickle.dumps({"features": Payload(), "video_names": [], "fps": []}))
+    root, target, marker = poisoned_features_root(tiny_authors_root, tmp_path)
     assert reproduce(root, tmp_path / "out") == 1
     assert target.name in capsys.readouterr().err
     assert not marker.exists()

@@ -60,3 +60,23 @@ class MarkerPayload:
 
     def __reduce__(self):
         return (open, (self.marker, "w"))
+
+
+def poisoned_features_root(features_root: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A copy of ``features_root`` whose first audio pickle runs ``open(marker, 'w')`` when unpickled.
+
+    Returns (root, the poisoned file, the marker that must never appear)."""
+    import shutil
+
+    root = tmp_path / "evil"
+    shutil.copytree(features_root, root)
+    target = next((root / FEATURES_SUBDIR / "audio" / "stage_1_train").glob("*.pkl"))
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    target.write_bytes(pickle.dumps({"features": Payload(), "video_names": [], "fps": []}))
+    return root, target, marker
+

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from avgzsl.encoders.clap import AudioEncoderSpec
 from avgzsl.encoders.clip import VisualEncoderSpec
 
@@ -49,3 +51,9 @@ def tiny_audio_spec(**overrides) -> AudioEncoderSpec:
     kwargs = dict(weights="random", device="cpu", batch_size=4)
     kwargs.update(overrides)
     return AudioEncoderSpec(**kwargs)
+
+def assert_unit_rows(matrix: np.ndarray, shape: tuple[int, int]) -> None:
+    """An encoder's output: float32 rows of unit length, of this shape."""
+    assert matrix.shape == shape and matrix.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1, atol=1e-5)
+

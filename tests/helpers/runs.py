@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
+import pytest
 
 
 def add_partitions(name: str, keys: list[str]) -> None:
@@ -84,3 +86,13 @@ def materialize_run(spec, assets: list, raise_on_error: bool = False) -> dg.Exec
     return dg.materialize(assets, partition_key=key, instance=dg.DagsterInstance.get(), raise_on_error=raise_on_error,
                           resources={"state": StateResource(), "mlflow": MlflowResource(),
                                      "training": TrainingResource(device="cpu", threads=1)})
+
+
+def assert_recalls_match(metrics: dict, predictions: pl.DataFrame) -> None:
+    """The reported seen/unseen test recalls are the mean per-class recalls of the predictions table."""
+    recall = (predictions.with_columns(hit=pl.col("true_class") == pl.col("predicted_class"))
+              .group_by("split", "true_class").agg(pl.col("hit").mean()).group_by("split").agg(pl.col("hit").mean()))
+    by_split = dict(zip(recall["split"], recall["hit"]))
+    assert metrics["test_seen"] == pytest.approx(by_split["seen"], abs=1e-12)
+    assert metrics["test_unseen"] == pytest.approx(by_split["unseen"], abs=1e-12)
+

@@ -10,7 +10,7 @@ from avgzsl.encoders import EncoderError, build_audio_encoder, encode_audio_file
 from avgzsl.encoders.audio_io import quantize_int16
 from avgzsl.encoders.clap import AudioEncoderSpec
 from avgzsl.encoders.hf_offline import apply_hub_env, check_text_tokenizer
-from tests.helpers.encoders import tiny_audio_spec
+from tests.helpers.encoders import assert_unit_rows, tiny_audio_spec
 
 SR = 48000
 
@@ -22,11 +22,9 @@ def _clip(seconds, seed):
 def test_shapes_norms_info_and_text(audio_encoder):
     assert audio_encoder.sample_rate == 48000 and audio_encoder.clip_samples == 480000
     e = audio_encoder.encode_audio([_clip(10, 0), _clip(2.5, 1)])
-    assert e.shape == (2, 512) and e.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
+    assert_unit_rows(e, (2, 512))
     t = audio_encoder.encode_text(["a dog can be heard.", "the person playing guitar can be heard."])
-    assert t.shape == (2, 512) and t.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1, atol=1e-5)
+    assert_unit_rows(t, (2, 512))
     meta = audio_encoder.info.as_metadata()
     assert meta["family"] == "laion_clap" and meta["sample_rate"] == "48000" and meta["embed_dim"] == "512"
     assert meta["weights"] == "random" and meta["model_name"] == "HTSAT-tiny"
