@@ -67,6 +67,17 @@ def sweep(out: dict, specs: list[RunSpec]) -> Summary:
     return Summary(lines, data, code=1 if out["failed"] else 0)
 
 
+def _why_failed(stage: dict, most: int = 2) -> str:
+    """The commonest reasons of a stage's failed videos ('top_reasons' lists those first)."""
+    left, shown = stage.get("failed") or 0, []
+    for reason, count in stage.get("top_reasons") or []:
+        if left <= 0 or len(shown) == most:
+            break
+        shown.append(f"{' '.join(str(reason).split())[:80]} ({count})")
+        left -= count
+    return f" — {'; '.join(shown)}" if shown else ""
+
+
 def pipeline(summary: dict, spec: RunSpec | None, random_weights: bool = False) -> Summary:
     lines = []
     for stage in ("download", "split", "visual_features", "audio_features"):
@@ -74,7 +85,7 @@ def pipeline(summary: dict, spec: RunSpec | None, random_weights: bool = False) 
             s = summary[stage]
             lines.append(f"{stage}: {s.get('ok', 0)} ok" + (f", {s['failed']} failed" if "failed" in s else "")
                          + (f", {s['skipped']} skipped" if "skipped" in s else "")
-                         + (f" ({s['weights']} weights)" if s.get("weights") else ""))
+                         + (f" ({s['weights']} weights)" if s.get("weights") else "") + _why_failed(s))
     if "embeddings" in summary:
         e = summary["embeddings"]
         lines.append(f"embeddings: {e.get('classes')} classes; feature tables: {e.get('videos')} videos with both "

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
+PLAIN_EPOCH_LINES = 5  # without a live display: the first, the last and about this many epochs per stage
 
 
 class Terminal:
@@ -163,7 +164,7 @@ class Terminal:
         if self.progress is not None:
             self._task(e["variant"], f"{e['stage']} {e['variant']}", e["epochs"], info)
             self._advance(e["variant"], e["epoch"], info)
-        else:
+        elif e["epoch"] in (1, e["epochs"]) or e["epoch"] % -(-e["epochs"] // PLAIN_EPOCH_LINES) == 0:
             self.line(f"  {e['stage']} epoch {e['epoch']}/{e['epochs']}  {info}  ({e['variant']})")
 
     def _on_run_finished(self, e: dict) -> None:
