@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def test_reproduce_shows_progress_and_a_summary_and_the_event_stream_only_with_v
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux's script for a pseudo-terminal")
 def test_under_a_terminal_a_live_display_shows_epochs_advancing(tiny_authors_root, tmp_path):
-    cmd = " ".join([sys.executable, "-m", "pipelines.cli",
+    cmd = shlex.join([sys.executable, "-m", "pipelines.cli",
                     *reproduce_args(tiny_authors_root, tmp_path / "out", "--epochs", "3", "--batches-per-epoch", "40")])
     env = {**os.environ, "AVGZSL_HOME": str(tmp_path / "state"), "COLUMNS": "160"}
     env.pop("DAGSTER_HOME", None)
