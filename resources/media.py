@@ -21,8 +21,9 @@ class MediaResource(dg.ConfigurableResource):
     split_batch_size: int = Field(default=16, description="videos per ffmpeg process (ffmpeg backend)")
     split_workers: int = Field(default=0, description="decoder processes per shard; 0: the cores shared among "
                                                       "the shards split at once")
-    split_backend: str = Field(default="auto", description="auto | pyav | ffmpeg")
-    hwaccel: str = Field(default="auto", description="auto | cuda | none: ffmpeg -hwaccel cuda when a GPU is present")
+    split_backend: str = Field(default="auto", description="auto (pyav when installed, else ffmpeg) | pyav | ffmpeg")
+    hwaccel: str = Field(default="auto", description="ffmpeg backend: auto | cuda | none (-hwaccel cuda when a GPU "
+                                                     "is present)")
     parallel_shards: int = Field(default=2, description="shards processed at once within a run")
     ucf101_archive_url: str = "https://www.crcv.ucf.edu/data/UCF101/UCF101.rar"
 

@@ -28,6 +28,7 @@ the audio; an end past the media's is cut to it.
 """
 from __future__ import annotations
 
+import re
 import wave
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -66,8 +67,24 @@ def _reason(err: Exception, logs: list) -> str:
     return "; ".join(dict.fromkeys(lines + [text]))[:300]
 
 
+def _stream_duration(video) -> float | None:
+    """The video stream's own duration: its header's, else Matroska's ``DURATION`` tag (the
+    stream's end time) less its start (webm/mkv give no stream duration, and the container's
+    end includes a longer audio track)."""
+    if video.duration:
+        return float(video.duration * video.time_base)
+    tag = next((v for k, v in (video.metadata or {}).items() if k.upper() == "DURATION"), "")
+    match = re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", tag.strip())
+    if not match:
+        return None
+    h, m, sec = match.groups()
+    start = float((video.start_time or 0) * video.time_base)  # the tag is the stream's end time
+    length = int(h) * 3600 + int(m) * 60 + float(sec) - start
+    return length if length > 0 else None
+
+
 def media_info(container, video, audio) -> MediaInfo:
-    vdur = float(video.duration * video.time_base) if video is not None and video.duration else None
+    vdur = _stream_duration(video) if video is not None else None
     rate = (video.average_rate or video.guessed_rate) if video is not None else None
     return MediaInfo(
         duration_s=container.duration / 1e6 if container.duration else vdur,

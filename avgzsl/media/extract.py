@@ -204,7 +204,8 @@ def _run(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s: float) 
     return ok, reason
 
 
-def extract_jobs(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s: float) -> None:
+def extract_jobs(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s: float,
+                 reprobed: bool = False) -> None:
     """Run ``jobs`` in one process; bisect on failure until the culprit is alone."""
     if not jobs:
         return
@@ -228,7 +229,7 @@ def extract_jobs(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s:
         why = _missing(job) or "unknown error"
         if reason:
             why = f"{why} ({reason})"
-    if ok and job.info.video_duration_s is None and why and why.startswith("no video frame"):
+    if ok and not reprobed and job.info.video_duration_s is None and why and why.startswith("no video frame"):
         # the batched probe gives the container's duration; a video stream shorter than
         # the audio may end before it.  ffprobe knows the stream's own duration: retry once.
         job.drop_temps()
@@ -238,7 +239,7 @@ def extract_jobs(jobs: list[_Job], sample_rate: int, decoder_threads, timeout_s:
         except MediaError as e:
             why = e.reason
         else:
-            return extract_jobs([job], sample_rate, decoder_threads, timeout_s)
+            return extract_jobs([job], sample_rate, decoder_threads, timeout_s, reprobed=True)
     job.drop_temps()
     job.result.status, job.result.reason = "failed", why[:300] if why else "unknown error"
 

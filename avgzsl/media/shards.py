@@ -35,7 +35,7 @@ class MediaSettings:
     split_batch_size: int = 16  # videos per ffmpeg process (ffmpeg backend)
     split_workers: int = 0  # decoder processes per shard; 0: this shard's share of the cores
     split_backend: str = "auto"  # auto | pyav | ffmpeg (avgzsl.media.split)
-    hwaccel: str = "auto"  # auto | cuda | none: ffmpeg -hwaccel cuda when a GPU is present
+    hwaccel: str = "auto"  # ffmpeg backend: auto | cuda | none (-hwaccel cuda when a GPU is present)
     shards_at_once: int = 1  # shards of the run split at the same time (they share the cores)
     archive_urls: dict[str, str] = field(default_factory=lambda: dict(ARCHIVE_SCHEMES))
 

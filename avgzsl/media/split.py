@@ -1,14 +1,18 @@
 """The splitting stage: each video's middle frame (or N evenly spaced frames) and its
 audio track as mono 16-bit PCM at the encoder's rate, with a ledger row per video.
 
-Two backends, the same frames (numbers in ``benchmarks/README.md``):
+Two backends (numbers in ``benchmarks/README.md``):
 
-* ``pyav`` (default when PyAV is installed): decoder worker processes
+* ``pyav`` (``auto`` when PyAV is installed): decoder worker processes
   (:mod:`avgzsl.media.workers`), one video at a time each, one pass over the file
   (:mod:`avgzsl.media.decode`): no probe pass, only the frames the target needs
-  (non-reference frames before it are skipped), the audio from the same pass;
+  (non-reference frames before it are skipped), the audio from the same pass.  Its
+  frame is the authors' ``frames[len(frames) // 2]`` on every container tested;
 * ``ffmpeg``: one ffmpeg process per batch of videos (:mod:`avgzsl.media.extract`),
-  seeking with ``-ss``; used when a GPU decodes (``-hwaccel cuda``) or PyAV is missing.
+  seeking with ``-ss``; with ``hwaccel`` it decodes on a GPU (``-hwaccel cuda``).  Used
+  when asked for or when PyAV is missing.  Its batched probe knows the container's
+  duration only, so where the audio track outlasts the video (common in webm), or in
+  avi/webm timelines, it can take a frame one or more frames later than the authors'.
 
 ``frame_policy`` (:data:`avgzsl.names.FRAME_POLICIES`): ``exact`` is the authors'
 ``frames[len(frames) // 2]`` (:mod:`avgzsl.media.timeline`); ``keyframe`` takes the last
@@ -317,8 +321,8 @@ def split_videos(
     cores = max(1, cores or available_cores())
     with ThreadPoolExecutor(cores) as ex:
         todo = [r for r in ex.map(fingerprint, todo) if r is not None]
-    hw = resolve_hwaccel(hwaccel) if backend != "pyav" else None
-    use_pyav = backend == "pyav" or (backend == "auto" and not hw and pyav_available())
+    use_pyav = backend == "pyav" or (backend == "auto" and pyav_available())
+    hw = resolve_hwaccel(hwaccel) if not use_pyav else None
     if use_pyav and todo:
         workers, threads = plan_workers(len(todo), cores, max_workers, decoder_threads)
         todo = _split_pyav(todo, store, workers, threads or 1, timeout_s)  # what is left: no worker started

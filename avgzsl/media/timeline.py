@@ -9,8 +9,11 @@ by both splitting backends so that they pick the same frames.
 * **Frame times**: for a segment of length ``L`` starting at ``s`` and a frame period
   ``p``, the k-th of ``N`` frames is the first frame at or after
   ``s + (k + 0.5) * L / N - p / 2``.  For N = 1, the whole clip and a constant frame
-  rate this is exactly ``frames[len(frames) // 2]``, the authors' middle frame, and it
-  is robust to the duration's rounding (the threshold lies half a frame from any frame).
+  rate this is exactly ``frames[len(frames) // 2]``, the authors' middle frame.  For an
+  even frame count the threshold lies half a frame from any frame, so the duration's
+  rounding cannot move it; for an odd count it lies exactly on the middle frame, so the
+  duration must be the video stream's own (the PyAV backend allows a small tie slack,
+  :data:`avgzsl.media.decode.TIE_SLACK`).
 * **Middle times** ``s + (k + 0.5) * L / N``: the ``keyframe`` policy takes the last
   keyframe at or before each.
 """

@@ -98,6 +98,7 @@ class DecoderWorker:
     def call(self, job: dict, timeout_s: float) -> dict:
         """Run one job; its reply, or WorkerError (the worker is then gone)."""
         if self.proc is None or self.proc.poll() is not None:
+            self.kill()  # a worker that exited between jobs: close its pipes before the next one
             self._start()
         try:
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
@@ -118,8 +119,9 @@ class DecoderWorker:
             if left <= 0:
                 self.kill()
                 raise WorkerError(f"decoding timed out after {timeout_s:g}s")
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
+            poller = select.poll()  # not select.select: it fails on descriptors >= 1024
+            poller.register(fd, select.POLLIN)
+            if not poller.poll(left * 1000):
                 continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:

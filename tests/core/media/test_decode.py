@@ -7,6 +7,7 @@ frames; the audio comes from the same pass.
 from __future__ import annotations
 
 import math
+import subprocess
 import wave
 
 import numpy as np
@@ -110,3 +111,16 @@ def test_rotated_videos_are_turned_upright_like_ffmpeg_does(clips, tmp_path, deg
     ref = cli_frame(rotated, frame_times(probe(rotated))[0], tmp_path / "ref.png")  # ffmpeg autorotates
     assert pixels(out).shape == pixels(ref).shape == ((320, 240, 3) if degrees != 180 else (240, 320, 3))
     assert np.array_equal(pixels(out), pixels(ref))
+
+
+@pytest.mark.parametrize("name", ["vp9", "gop_1s"])
+def test_an_audio_track_longer_than_the_video_does_not_move_the_middle_frame(tmp_path, name):
+    """webm gives no video stream duration; its container's end is the longer audio's (as yt-dlp's bv*+ba makes)."""
+    suffix = SUFFIX.get(name, ".mp4")
+    video = make_counter_clip(tmp_path / f"v{suffix}", GOPS[name], seconds=4.04, audio=False)  # 101 frames
+    muxed = tmp_path / f"muxed{suffix}"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(video), "-f", "lavfi", "-i",
+                    "sine=f=440:sample_rate=48000:d=4.5", "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+                    "-c:a", "libopus" if suffix == ".webm" else "aac", str(muxed)], check=True)
+    (res,) = split_videos([SplitRequest("v", muxed)], MediaStore(tmp_path / "store"), backend="pyav", max_workers=1)
+    assert res.status == "ok" and frame_index(res.frame_paths[0], **COUNTER) == 50  # frames[101 // 2]

