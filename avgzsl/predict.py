@@ -193,9 +193,7 @@ def extract_features(items: list[Item], predictor: Predictor, encoders: dict, wo
     emit("stage", name="split frames and audio", detail=f"{len(fetched) - len(errors)} video(s)")
     split = split_videos([(r.video_id, r.path) for r in fetched if r.status in ("ok", "skipped")], store,
                          sample_rate=rate, n_frames=n_frames, frame_policy=frame_policy,
-                         batch_size=settings.split_batch_size, max_workers=settings.split_workers,
-                         backend=settings.split_backend, hwaccel=settings.hwaccel, cores=settings.split_cores(),
-                         ledger_path=work / "ledgers" / "split.parquet")
+                         ledger_path=work / "ledgers" / "split.parquet", **settings.split_options())
     errors.update({r.video_id: f"split: {r.reason}" for r in split if r.status == "failed"})
     rows = [r.to_row() for r in split if r.status in ("ok", "skipped")]
     if not rows:

@@ -47,6 +47,10 @@ class MediaSettings:
                 "rate_limit": self.rate_limit, "cookies_file": self.cookies_file,
                 "max_workers": self.download_workers, "ytdlp_format": self.ytdlp_format}
 
+    def split_options(self) -> dict:
+        return {"batch_size": self.split_batch_size, "max_workers": self.split_workers,
+                "backend": self.split_backend, "hwaccel": self.hwaccel, "cores": self.split_cores()}
+
 
 def download_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: MediaSettings) -> list[DownloadResult]:
     """Fetch every source of the shard (a rerun fetches only what is missing)."""
@@ -92,9 +96,8 @@ def split_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: Me
              for r in downloads if r["status"] in ("ok", "skipped") and r["path"]]
     split_ledger = paths.ledger("split", key)
     results = split_videos(ready, MediaStore(paths.media), sample_rate=spec.sample_rate, n_frames=spec.n_frames,
-                           frame_policy=spec.frame_policy, batch_size=settings.split_batch_size,
-                           max_workers=settings.split_workers, backend=settings.split_backend,
-                           hwaccel=settings.hwaccel, cores=settings.split_cores(), previous=read_ledger(split_ledger))
+                           frame_policy=spec.frame_policy, previous=read_ledger(split_ledger),
+                           **settings.split_options())
     write_ledger(results, split_ledger, SPLIT_SCHEMA)
     return results, len(downloads) - len(ready)
 

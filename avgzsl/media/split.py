@@ -262,8 +262,8 @@ def split_videos(
     ``previous``: earlier ledger rows (dicts or results) used to skip unchanged videos;
     when ``ledger_path`` is given they are read from it, and the merged ledger (this
     run's rows plus earlier rows of other videos) is written back to it.
-    ``backend``: ``auto`` (ffmpeg with ``-hwaccel cuda`` when ``hwaccel`` finds a GPU,
-    else PyAV workers, else ffmpeg), ``pyav`` or ``ffmpeg``; ``hwaccel``: auto|cuda|none.
+    ``backend``: ``auto`` (PyAV workers when PyAV is installed, else ffmpeg), ``pyav`` or
+    ``ffmpeg``; ``hwaccel`` (ffmpeg backend): auto|cuda|none.
     ``max_workers`` (0: as many as ``cores``) worker processes run at once,
     ``decoder_threads`` decoder threads each (0: the cores shared among the workers;
     None: the decoder's default).  ``timeout_s`` bounds the work on one video.

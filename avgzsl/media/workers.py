@@ -114,13 +114,13 @@ class DecoderWorker:
     def _line(self, timeout_s: float) -> bytes:
         deadline = time.monotonic() + timeout_s
         fd = self.proc.stdout.fileno()
+        poller = select.poll()  # not select.select: it fails on descriptors >= 1024
+        poller.register(fd, select.POLLIN)
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.kill()
                 raise WorkerError(f"decoding timed out after {timeout_s:g}s")
-            poller = select.poll()  # not select.select: it fails on descriptors >= 1024
-            poller.register(fd, select.POLLIN)
             if not poller.poll(left * 1000):
                 continue
             chunk = os.read(fd, 1 << 16)
