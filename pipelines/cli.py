@@ -19,6 +19,7 @@ from avgzsl.names import BENCHMARKS, WEIGHTS
 from avgzsl.progress import reporting
 from avgzsl.runtime import Execution
 from pipelines import predict_cli, summaries
+from pipelines.state import open_state
 from pipelines.run_options import add_run_options, run_settings, sweep_grid
 from pipelines.terminal import NORMAL, QUIET, VERBOSE, Terminal
 
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     term = Terminal(layout.home / "logs" / "avgzsl.log", verbosity, plain=getattr(args, "json", False))
     try:
         _check_options(args)
-        layout.activate()
+        open_state(layout)
         summary = _dispatch(layout, args, term)
     except KeyboardInterrupt:
         term.error("interrupted")

@@ -29,7 +29,7 @@ from avgzsl.clipclap.train import TrainConfig
 from avgzsl.experiments.settings import SpecError, setting, settings_of
 from avgzsl.names import FEATURE_SOURCES, MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES
 
-__all__ = ["RunSpec", "SETTINGS", "SPEC_FIELDS", "SpecError", "legacy_variant"]
+__all__ = ["RunSpec", "SETTINGS", "SPEC_FIELDS", "SpecError", "legacy_variant", "upgrade_variant"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +125,17 @@ def legacy_variant(variant: str) -> dict | None:
     given = dict(zip(_LEGACY, parts[:4]), seed=int(parts[4][1:]))
     after_seed = list(SETTINGS).index("seed") + 1
     return {**given, **_read_tokens("", variant, parts[5:], after_seed)}
+
+
+def upgrade_variant(variant: str) -> str | None:
+    """The current key of a key in the earlier format (the same for every dataset), or None when not one."""
+    try:
+        legacy = legacy_variant(variant)
+        shown = [SETTINGS[name].check(name, legacy[name]) for name in _LEGACY] if legacy else None
+    except SpecError:
+        return None
+    if shown is None:
+        return None
+    defaults = {f.name: f.default for f in fields(RunSpec)}
+    kept = [SETTINGS[name].token(value) for name, value in zip(_LEGACY, shown) if value != defaults[name]]
+    return "_".join(kept + variant.split("_")[4:])

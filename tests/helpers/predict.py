@@ -48,10 +48,11 @@ class TrainedDemo:
 def train_demo(folder: Path, demo: Path, open_clip_config: Path) -> TrainedDemo:
     """Run the demo DAG up to evaluation in ``folder/state`` (the process's environment restored after)."""
     from pipelines.commands import run_pipeline
+    from pipelines.state import open_state
 
     saved = {k: os.environ.get(k) for k in ("AVGZSL_HOME", "DAGSTER_HOME")}
     try:
-        layout = StateLayout.resolve(folder / "state").activate()
+        layout = open_state(StateLayout.resolve(folder / "state"))
         config = tiny_encoder_config(open_clip_config)
         run_pipeline(layout, str(demo), "evaluate", weights="random", train=TRAIN, encoders=config)
     finally:
