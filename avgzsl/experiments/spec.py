@@ -15,6 +15,13 @@ dataset, and always the seed::
     s42                     the paper's UCF run
     audio_clap_s7_e3_bpe60  audio only, CLAP text, seed 7, 3 epochs of 60 batches
 
+To add a setting, add one field here: ``name: type = setting(default, help=..., choices=...
+| kind=int/float/bool, key=...)`` (a ``None`` default: the preset's value, added to
+:class:`~avgzsl.clipclap.presets.Preset`).  Nothing else changes: it becomes an option of
+``reproduce``, ``sweep`` (a list), ``run`` and ``demo``, a column of ``settings()`` (MLflow
+params, metrics.json, the results tables) and, when not at its default, a part of the
+key; its key tokens must be unlike any other setting's (``test_every_key_token_names_one_setting``).
+
 Keys of earlier versions (``published_both_both_name_s42_e3``) still parse
 (:func:`legacy_variant`); :func:`avgzsl.experiments.runs.migrate_run_folders` renames
 their run folders.
