@@ -85,7 +85,7 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
     record = backfills.open_backfill(instance, graph, [run_partition_key(s) for s in todo], keys, title,
                                      {"avgzsl/sweep": title})
     outcome.backfill_id = record.backfill_id
-    mlflow = MlflowResource(home=str(layout.home))
+    mlflow = MlflowResource.of(layout)
     datasets = sorted({s.dataset for s in todo})
     if len(specs) > 1 and len(datasets) == 1:
         outcome.mlflow_parent_run_id = mlflow.start_parent(datasets[0], title, {"variants": len(specs)})
