@@ -20,7 +20,7 @@ from avgzsl.experiments.migrate import migrate_run_folders
 from avgzsl.experiments.spec import upgrade_variant
 from avgzsl.layout import StateLayout
 
-DAGSTER_YAML = """\
+DAGSTER_YAML_V1 = """\
 # Written by avgzsl; edit freely (it is not overwritten once present).
 telemetry:
   enabled: false
@@ -29,6 +29,8 @@ concurrency:
     max_concurrent_runs: 2
   pools:
     default_limit: 1  # the `gpu` pool of the encoder steps: one at a time
+"""
+DAGSTER_YAML = DAGSTER_YAML_V1 + """\
 # A run whose process is gone (killed) is marked failed and its pool slots freed: by
 # every avgzsl command before it starts a run, and under `dagster dev` by the daemon.
 run_launcher:
@@ -41,17 +43,7 @@ run_monitoring:
   free_slots_after_run_end_seconds: 5
 """
 # Earlier generated versions, replaced by the current one (a file the user edited is kept).
-_OLD_DAGSTER_YAMLS = ("""\
-# Written by avgzsl; edit freely (it is not overwritten once present).
-telemetry:
-  enabled: false
-concurrency:
-  runs:
-    max_concurrent_runs: 2
-  pools:
-    default_limit: 1  # the `gpu` pool of the encoder steps: one at a time
-""",)
-
+_OLD_DAGSTER_YAMLS = (DAGSTER_YAML_V1,)
 
 
 def write_dagster_yaml(layout: StateLayout) -> None:
