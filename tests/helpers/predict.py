@@ -79,7 +79,7 @@ def published_predictor(folder: Path, dim: int = 512) -> Path:
     rng = np.random.default_rng(0)
     return Predictor(
         model=build_model(ClipClapConfig(input_dim=2 * dim, text_dim=2 * dim)).eval(), beta=0.5,
-        settings={"dataset": "ucf", "variant": "published_both_both_name_s42", "features": "published",
+        settings={"dataset": "ucf", "variant": "s42", "features": "published",
                   "modality": "both", "text": "both", "text_lookup": "name", "prompt_set": "ucf"},
         classes=[{"class_name": n, "readable_name": n, "seen": i < 2} for i, n in enumerate(names)],
         clip_text=rng.standard_normal((2, dim)).astype(np.float32),
