@@ -44,7 +44,7 @@ def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_requi
         p.add_argument("--modality", default="both", help=f"comma list of {', '.join(MODALITIES)} (video = visual)")
         p.add_argument("--text", default="both", help=f"comma list of {', '.join(TEXT_SOURCES)}")
         p.add_argument("--text-lookup", default="name", help=f"comma list of {', '.join(TEXT_LOOKUPS)}")
-        p.add_argument("--parallel", type=int, default=0, help="runs at once (default: the free cores)")
+        p.add_argument("--parallel", type=int, default=0, help="runs at once (default: the available cores)")
     else:
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--modality", choices=MODALITIES + tuple(MODALITY_ALIASES), default="both",
@@ -60,7 +60,8 @@ def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_requi
                    help="skip the authors' post-step BatchNorm refresh (see benchmarks/README.md)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threads", type=int, default=0,
-                   help="torch CPU threads per run (default: $AVGZSL_TORCH_THREADS, else the free cores / runs at once)")
+                   help="torch CPU threads per run (default: $AVGZSL_TORCH_THREADS, else 1 whatever the "
+                        "machine and its load: CPU results depend on it)")
     _output_args(p)
 
 
