@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         for t in counts:
             runs[t].append(train(data, t, args.epochs, args.batches))
+            print(f"{t} thread(s): {[round(x, 3) for x in runs[t][-1][0]]} s/epoch, val HM {runs[t][-1][1]:.4f}, "
+                  f"weights {runs[t][-1][2]}; load {os.getloadavg()[0]:.1f}", flush=True)
     default = default_threads()
     medians = {t: statistics.median(s for seconds, _, _ in runs[t] for s in seconds) for t in counts}
     base = runs[counts[0]][0]

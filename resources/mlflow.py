@@ -26,6 +26,9 @@ from avgzsl.layout import StateLayout
 PARENT_TAG = "avgzsl/mlflow_parent_run_id"
 BEST_ALIAS = "best-test-hm"  # the registered model version with the best test HM (register_best)
 OWNER_TAG = "avgzsl.process"
+# MLflow 3's UI opens an experiment on its GenAI (traces) page unless the experiment says it holds model
+# training runs: this tag (mlflow/server/js, ExperimentKind) makes it open on the runs table.
+KIND_TAG, TRAINING_KIND = "mlflow.experimentKind", "custom_model_development"
 _READY: set[str] = set()  # tracking URIs whose store this process has opened
 
 
@@ -77,10 +80,12 @@ class MlflowResource(dg.ConfigurableResource):
         name = f"{self.experiment_prefix}-{dataset}"
         found = mlflow.get_experiment_by_name(name)
         if found is not None:
+            if found.tags.get(KIND_TAG) != TRAINING_KIND:  # an experiment made before the tag: the UI guessed GenAI
+                mlflow.MlflowClient().set_experiment_tag(found.experiment_id, KIND_TAG, TRAINING_KIND)
             return found.experiment_id
         location = Path(self._layout().mlflow_artifacts / name).as_uri()
         try:
-            return mlflow.create_experiment(name, artifact_location=location)
+            return mlflow.create_experiment(name, artifact_location=location, tags={KIND_TAG: TRAINING_KIND})
         except mlflow.exceptions.MlflowException:  # another process created it meanwhile
             found = mlflow.get_experiment_by_name(name)
             if found is None:
