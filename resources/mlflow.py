@@ -29,6 +29,9 @@ OWNER_TAG = "avgzsl.process"
 # MLflow 3's UI opens an experiment on its GenAI (traces) page unless the experiment says it holds model
 # training runs: this tag (mlflow/server/js, ExperimentKind) makes it open on the runs table.
 KIND_TAG, TRAINING_KIND = "mlflow.experimentKind", "custom_model_development"
+# The UI's own switch between its GenAI and its model-training pages (remembered per browser, GenAI at
+# first): links carry it, so they open on the training runs.
+TRAINING_VIEW = "workflowType=machine_learning"
 _READY: set[str] = set()  # tracking URIs whose store this process has opened
 
 
@@ -213,4 +216,4 @@ class MlflowResource(dg.ConfigurableResource):
 
     def run_url(self, run_id: str, dataset: str) -> str:
         """Link for `mlflow ui` on its default address."""
-        return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id(dataset)}/runs/{run_id}"
+        return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id(dataset)}/runs/{run_id}?{TRAINING_VIEW}"
