@@ -6,6 +6,7 @@ from assets.partitions import BY_DATASET, dataset_partitions, run_partitions, sp
 from assets.training import clipclap_stage1, clipclap_stage2
 from avgzsl.clipclap.evaluation import evaluate_run, feature_provenance
 from avgzsl.clipclap.report import markdown_table
+from avgzsl.experiments.provenance import ORIGIN_KEY, recorded_facts
 from avgzsl.experiments.results import markdown, paper_tables, results_table, runs_table, write_results
 from avgzsl.experiments.runs import feature_tables, finished_runs, protocol_data, write_predictor
 from resources import MlflowResource, StateResource, TrainingResource
@@ -21,7 +22,7 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
     files = layout.run(spec.dataset, spec.variant)
     summaries = {1: files.read_summary(1), 2: files.read_summary(2)}
     data = protocol_data(layout, spec, training.setup())
-    provenance = feature_provenance(feature_tables(layout, spec)[0])
+    provenance = {**feature_provenance(feature_tables(layout, spec)[0]), **recorded_facts(summaries)}
     outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, spec.settings(),
                            spec.dataset, files.report_dir, provenance, variant=spec.variant)
     numeric = {k: v for k, v in outputs.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -39,6 +40,7 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
     return dg.MaterializeResult(metadata={
         "test_hm": m["test_hm"], "test_seen": m["test_seen"], "test_unseen": m["test_unseen"],
         "test_zsl": m["test_zsl"], "val_beta": m["val_beta"], "text_lookup": m["text_lookup"],
+        **{k: m[k] for k in (ORIGIN_KEY, "protocol", "protocol_changes", "threads", "device") if k in m},
         "registered_model": f"{registry['registered_model']} v{registry['version']}"
                             f"{' (alias ' + registry['alias'] + ')' if registry['alias_moved'] else ''}",
         "metrics": dg.MetadataValue.md(markdown_table(outputs.metrics)),

@@ -9,6 +9,7 @@ from assets.shards import ALL, run_shards
 from avgzsl.data.datasets import shard_key
 from avgzsl.data.store import file_metadata, read_features
 from avgzsl.encoders.base import LazyEncoder
+from avgzsl.experiments.provenance import FEATURE_ORIGINS, ORIGIN_KEY, table_origin
 from avgzsl.features.class_embeddings import build_class_embeddings
 from avgzsl.features.fingerprint import FINGERPRINT_KEY
 from avgzsl.features.shards import encode_audio_shard, encode_visual_shard
@@ -118,8 +119,10 @@ def extracted_features(context: dg.AssetExecutionContext, state: StateResource) 
     out, classes = paths.feature_tables("extracted")
     summary = assemble_features(manifest.to_dicts(), visual, audio, out)
     checks = feature_check_results(read_features(out), read_features(classes)) if classes.exists() else []
+    origin = table_origin(summary["metadata"])
     return dg.MaterializeResult(check_results=checks, metadata={
         "videos": summary["videos"], "missing_videos": summary["missing"],
+        ORIGIN_KEY: origin, "features": FEATURE_ORIGINS[origin],
         "visual_weights": summary["metadata"].get(f"{VISUAL}.weights", ""),
         "audio_weights": summary["metadata"].get(f"{AUDIO}.weights", ""),
         "path": dg.MetadataValue.path(str(out)),

@@ -8,6 +8,7 @@ from assets.checks import feature_check_results, feature_check_specs
 from assets.partitions import dataset_partitions
 from avgzsl.data.authors import import_authors_root
 from avgzsl.data.store import write_parquet_atomic
+from avgzsl.experiments.provenance import FEATURE_ORIGINS, ORIGIN_KEY
 from avgzsl.names import AUDIO, VISUAL
 from resources import StateResource
 
@@ -26,19 +27,23 @@ class PublishedFeaturesConfig(dg.Config):
     owners=["team:avgzsl"],
     check_specs=feature_check_specs("published_features"),
     description="Per-video CLIP/CLAP features and per-class text embeddings from the authors' published "
-                "pickles, read with a restricted unpickler and validated, as Parquet tables.",
+                "pickles (or a synthetic set in their layout, recorded as such), read with a restricted "
+                "unpickler and validated, as Parquet tables.",
 )
 def published_features(context: dg.AssetExecutionContext, config: PublishedFeaturesConfig,
                        state: StateResource) -> dg.MaterializeResult:
     dataset = context.partition_key
     imported = import_authors_root(config.features_root, config.benchmark or dataset, config.split_folder)
     features_path, classes_path = state.layout().dataset(dataset).feature_tables("published")
-    meta = {"source": "published", "features_root": str(config.features_root)}
+    origin = imported.summary[ORIGIN_KEY]
+    meta = {"source": "published", "features_root": str(config.features_root), ORIGIN_KEY: origin}
     write_parquet_atomic(imported.features, features_path, metadata=meta)
     write_parquet_atomic(imported.classes, classes_path, metadata=meta)
     counts = {split: int(n) for split, n in imported.summary.get("videos_per_split", {}).items()}
-    context.log.info(f"imported {imported.features.num_rows} videos, {imported.classes.num_rows} classes")
+    context.log.info(f"imported {imported.features.num_rows} videos, {imported.classes.num_rows} classes: "
+                     f"{FEATURE_ORIGINS[origin]}")
     return dg.MaterializeResult(check_results=feature_check_results(imported.features, imported.classes), metadata={
+        ORIGIN_KEY: origin, "features": FEATURE_ORIGINS[origin],
         "videos": imported.features.num_rows,
         "classes": imported.classes.num_rows,
         "videos_per_split": dg.MetadataValue.json(counts),

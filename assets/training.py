@@ -15,10 +15,12 @@ from avgzsl.clipclap.checkpoints import save_model
 from avgzsl.clipclap.protocol import stage1, stage2
 from avgzsl.clipclap.train import EpochRecord, StageResult
 from avgzsl.data.store import write_json_atomic
+from avgzsl.experiments.provenance import ORIGIN_KEY, run_facts
 from avgzsl.experiments.runs import feature_tables, inputs_digest, protocol_data, start_run
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import RunFiles
 from avgzsl.progress import emit
+from avgzsl.runtime import current_threads
 from resources import MlflowResource, StateResource, TrainingResource
 
 
@@ -63,18 +65,20 @@ def clipclap_stage1(context: dg.AssetExecutionContext, state: StateResource, mlf
     start_run(files)
     data = protocol_data(layout, spec, training.setup())
     digest = inputs_digest(feature_tables(layout, spec))
+    facts = run_facts(spec.settings(), feature_tables(layout, spec)[0], current_threads(), data.inputs.device)
     with mlflow.run(spec.dataset, context, run_name=spec.variant) as run:
         tracker = mlflow.client()
         tracker.log_params({**spec.settings(), "variant": spec.variant, "input_dim": data.inputs.shape[1],
-                            "text_dim": data.text.shape[1], "device": str(data.inputs.device)})
+                            "text_dim": data.text.shape[1], **facts})
+        tracker.set_tags({f"avgzsl.{k}": facts[k] for k in (ORIGIN_KEY, "protocol")})
         result, val = stage1(data, spec.train_config(str(data.inputs.device)), _epoch_logger(context, tracker, "stage1", spec, spec.epochs))
         val_scores = {"seen": val.seen, "unseen": val.unseen, "hm": val.hm, "zsl": val.zsl, "beta": val.beta}
         _save_stage(files, 1, result, {"val": val_scores, "settings": spec.settings(), "inputs": digest,
-                                       "mlflow_run_id": run.info.run_id})
+                                       "mlflow_run_id": run.info.run_id, "provenance": facts})
         tracker.log_artifact(str(files.stage_model(1)), artifact_path="models")
         tracker.log_metrics({"best_epoch": result.best_epoch, **{f"val_{k}": v for k, v in val_scores.items()}})
     return dg.MaterializeResult(metadata={
-        "best_epoch": result.best_epoch, "val_hm": val.hm, "val_beta": val.beta,
+        "best_epoch": result.best_epoch, "val_hm": val.hm, "val_beta": val.beta, **facts,
         "epochs": dg.MetadataValue.md(_history_md(result)),
         "model_path": dg.MetadataValue.path(str(files.stage_model(1))),
         "mlflow_run_id": run.info.run_id,
@@ -95,11 +99,11 @@ def clipclap_stage2(context: dg.AssetExecutionContext, state: StateResource, mlf
         tracker = mlflow.client()
         result = stage2(data, spec.train_config(str(data.inputs.device)), first["best_epoch"],
                         _epoch_logger(context, tracker, "stage2", spec, first["best_epoch"] + 1))
-        _save_stage(files, 2, result, {"mlflow_run_id": run.info.run_id})
+        _save_stage(files, 2, result, {"mlflow_run_id": run.info.run_id, "threads": current_threads()})
         tracker.log_artifact(str(files.stage_model(2)), artifact_path="models")
         tracker.log_metric("stage2_epochs", len(result.history))
     return dg.MaterializeResult(metadata={
-        "epochs_trained": len(result.history),
+        "epochs_trained": len(result.history), "threads": current_threads(), "device": str(data.inputs.device),
         "epochs": dg.MetadataValue.md(_history_md(result)),
         "model_path": dg.MetadataValue.path(str(files.stage_model(2))),
         "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, spec.dataset)),

@@ -42,31 +42,46 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def free_cores() -> int:
-    """Cores not busy now: the machine's cores less the last minute's load (at least 1)."""
-    cores = os.cpu_count() or 1
-    try:
-        busy = round(os.getloadavg()[0])
-    except OSError:
-        busy = 0
-    return max(1, cores - busy)
+DEFAULT_THREADS = 1
+
+
+def default_threads() -> int:
+    """Torch threads per run when none are asked for: 1, on every machine and whatever its load.
+
+    CPU results depend on the thread count (torch splits reductions such as BatchNorm's
+    statistics by thread), so a fixed count gives the same numbers on any machine, in a
+    ``reproduce`` and in a sweep at any ``--parallel``; a machine's cores are used by running
+    runs side by side instead (:class:`Execution`).  benchmarks/README.md, "Threads", measures
+    what a second thread buys (little: the model is a few small MLPs) and what it costs on a
+    busy machine (oversubscription).
+    """
+    return DEFAULT_THREADS
 
 
 def configure_threads(threads: int | None = None) -> int:
-    """Torch intra-op threads: ``threads``, else ``$AVGZSL_TORCH_THREADS``, else the free cores."""
+    """Torch intra-op threads: ``threads``, else ``$AVGZSL_TORCH_THREADS``, else :func:`default_threads`."""
     import torch
 
-    n = threads or int(os.environ.get(THREADS_ENV, "0")) or free_cores()
+    n = threads or int(os.environ.get(THREADS_ENV, "0")) or default_threads()
     torch.set_num_threads(n)
     return n
+
+
+def current_threads() -> int:
+    """The torch intra-op thread count in effect (what a run records)."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 @dataclass(frozen=True)
 class Execution:
     """How runs execute: at most ``parallel`` at once, ``threads`` torch threads each, on ``device``.
 
-    0 means automatic: as many runs as free cores (at most the number of runs), and the
-    free cores shared among them (``$AVGZSL_TORCH_THREADS`` wins over that).
+    0 means automatic: as many runs at once as available cores (CPU affinity; at most the
+    number of runs), each with :func:`default_threads` (``$AVGZSL_TORCH_THREADS`` wins over
+    that).  Nothing here looks at the machine's load, and the thread count does not depend on
+    ``parallel``: a variant gives the same numbers in a sweep as in ``reproduce``.
     """
 
     parallel: int = 0
@@ -74,7 +89,6 @@ class Execution:
     device: str = "auto"
 
     def resolve(self, n_runs: int) -> tuple[int, int]:
-        free = free_cores()
-        parallel = self.parallel or max(1, min(n_runs, free))
-        threads = self.threads or int(os.environ.get(THREADS_ENV, "0")) or max(1, free // parallel)
+        parallel = self.parallel or max(1, min(n_runs, available_cores()))
+        threads = self.threads or int(os.environ.get(THREADS_ENV, "0")) or default_threads()
         return parallel, threads

@@ -42,10 +42,11 @@ def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_requi
                    help="where metrics.json, predictions.parquet, report.html (a sweep: results.*) go")
     add_run_options(p, sweep)
     if sweep:
-        p.add_argument("--parallel", type=int, default=0, help="runs at once (default: the free cores)")
+        p.add_argument("--parallel", type=int, default=0, help="runs at once (default: the available cores)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threads", type=int, default=0,
-                   help="torch CPU threads per run (default: $AVGZSL_TORCH_THREADS, else the free cores / runs at once)")
+                   help="torch CPU threads per run (default: $AVGZSL_TORCH_THREADS, else 1 whatever the "
+                        "machine and its load: CPU results depend on it)")
     _output_args(p)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from assets import RUN_STAGES, SHARD_STAGES, asset_names
 from avgzsl.data.datasets import load_dataset_spec, parse_shard_range
-from avgzsl.experiments.results import runs_table, write_results
+from avgzsl.experiments.provenance import SYNTHETIC, root_origin
+from avgzsl.experiments.results import results_table, runs_table, write_results
 from avgzsl.experiments.runs import export_report, finished_runs
 from avgzsl.experiments.spec import SPEC_FIELDS, RunSpec
 from avgzsl.layout import StateLayout
@@ -27,8 +28,11 @@ from pipelines.sweep import run_sweep
 PIPELINE_STAGES = ("download", "split", "features", "embeddings", "train", "evaluate")
 
 
-def import_published_features(layout: StateLayout, dataset: str, features_root: Path, benchmark: str, split_folder: str) -> dict:
-    emit("stage", name="import the published features", detail=str(features_root))
+def import_published_features(layout: StateLayout, dataset: str, features_root: Path, benchmark: str,
+                              split_folder: str) -> dict:
+    synthetic = root_origin(features_root) == SYNTHETIC
+    emit("stage", name="import the synthetic features" if synthetic else "import the published features",
+         detail=str(features_root))
     ensure_partitions(layout, "dataset", [dataset])
     config = {"features_root": str(Path(features_root).resolve()), "benchmark": benchmark,
               "split_folder": split_folder}
@@ -69,6 +73,8 @@ def train_and_report(layout: StateLayout, specs: list[RunSpec], out_dir: Path | 
                 export_report(layout.run(dataset, spec.variant), out_dir / spec.variant)
         paths = write_results(out_dir, runs_table(finished_runs(layout, dataset, [s.variant for s in done])), dataset)
         summary.update({name: str(path) for name, path in paths.items()})
+    if len(specs) > 1 and done:  # the sweep's table (mean ± std per variant) for its summary
+        summary["table"] = results_table(runs_table(finished_runs(layout, dataset, [s.variant for s in done]))).to_dicts()
     return summary
 
 
@@ -130,5 +136,7 @@ def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | No
                                evaluate=until == "evaluate")
         summary["train"] = {k: out[k] for k in ("trained", "skipped", "failed", "variants")}
         if until == "evaluate":
-            summary["evaluate"] = {**out.get("metrics", {}), "report": out.get("report")}
+            summary["evaluate"] = {**out.get("metrics", {}), "report": out.get("report"),
+                                   "mlflow_run_id": out.get("mlflow_run_id"),
+                                   "dagster_run_id": out.get("dagster_run_ids", {}).get(run_spec.variant)}
     return summary

@@ -5,6 +5,8 @@ import json
 from dataclasses import dataclass, field
 
 from avgzsl.clipclap.presets import PAPER_RESULTS
+from avgzsl.experiments.provenance import ORIGIN_KEY, caveat
+from avgzsl.experiments.results import CAVEAT, CAVEAT_HEADER, GROUP_FIELDS, METRICS, SHORT, cell
 from avgzsl.experiments.spec import RunSpec
 
 
@@ -35,6 +37,11 @@ def metrics_lines(metrics: dict, spec: RunSpec, report: str | None, mlflow_run_i
     if paper:
         lines.append(_scores("paper", paper))
     lines.append(_scores("ours", metrics))
+    if "threads" in metrics:
+        warning = caveat(metrics.get(ORIGIN_KEY, ""), spec.settings())
+        lines.append(f"  {metrics.get(ORIGIN_KEY)} features, {metrics.get('protocol')} protocol, "
+                     f"{metrics['threads']} torch thread(s) on {metrics.get('device')}"
+                     + (f" — not the paper's setting: {warning}" if warning else ""))
     if mlflow_run_id:
         lines.append(f"mlflow run:  {mlflow_run_id}   (avgzsl ui)")
     if dagster_run_id:
@@ -61,10 +68,28 @@ def sweep(out: dict, specs: list[RunSpec]) -> Summary:
         lines.append(f"mlflow parent run: {out['mlflow_parent_run_id']}   (avgzsl ui)")
     if out.get("backfill_id"):
         lines.append(f"dagster backfill: {out['backfill_id']}")
+    lines += results_lines(out.get("table") or [])
     if "results" in out:
         lines += [f"results: {out['results']}", f"report: {out['html']}"]
     data = {k: v for k, v in out.items() if k != "failures"}
     return Summary(lines, data, code=1 if out["failed"] else 0)
+
+
+def results_lines(rows: list[dict]) -> list[str]:
+    """A sweep's table: one line per variant (the settings that vary), n, S/U/HM/ZSL mean ± std in %."""
+    if not rows:
+        return []
+    varying = [f for f in GROUP_FIELDS if len({r[f] for r in rows}) > 1]
+    labels = [", ".join(f"{f} {r[f]}" for f in varying) or "every run" for r in rows]
+    cells = [[cell(r[f"{m}_mean"], r[f"{m}_std"], r["n"]).rsplit(" (", 1)[0] for m in METRICS] for r in rows]
+    width = [max(len(x) for x in labels)] + [max(len(c[i]) for c in cells + [[SHORT[m] for m in METRICS]])
+                                            for i in range(len(METRICS))]
+    head = [(f"{'variant':<{width[0]}}   n   " + "   ".join(f"{SHORT[m]:<{w}}" for m, w in zip(METRICS, width[1:]))).rstrip()]
+    body = [f"{label:<{width[0]}}  {r['n']:>2}   " + "   ".join(f"{c:<{w}}" for c, w in zip(row, width[1:]))
+            + ("   *" if r.get(CAVEAT) else "") for label, r, row in zip(labels, rows, cells)]
+    notes = sorted({r[CAVEAT] for r in rows if r.get(CAVEAT)})
+    return (["test, % (mean ± std over seeds)"] + head + body
+            + [f"* {CAVEAT_HEADER}: {note}" for note in notes])
 
 
 def _why_failed(stage: dict, most: int = 2) -> str:
@@ -95,7 +120,8 @@ def pipeline(summary: dict, spec: RunSpec | None, random_weights: bool = False) 
         lines.append(f"train: {t['trained']} trained, {t['skipped']} reused, {t['failed']} failed")
     evaluate = summary.get("evaluate")
     if evaluate and "test_hm" in evaluate and spec is not None:
-        lines += metrics_lines(evaluate, spec, evaluate.get("report"), None, None)
+        lines += metrics_lines(evaluate, spec, evaluate.get("report"), evaluate.get("mlflow_run_id"),
+                               evaluate.get("dagster_run_id"))
         if random_weights:
             lines.append("(random encoder weights: these numbers only show that the pipeline runs)")
     code = 1 if summary.get("train", {}).get("failed") else 0

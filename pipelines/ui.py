@@ -17,6 +17,7 @@ from pathlib import Path
 
 from avgzsl.layout import StateLayout
 from pipelines.state import environment
+from resources.mlflow import TRAINING_VIEW
 
 HOST = "127.0.0.1"
 GRACE_S = 10.0
@@ -95,7 +96,8 @@ def serve(layout: StateLayout, dagster_port: int, mlflow_port: int, log_dir: Pat
         while pending and stopping["signal"] is None and time.monotonic() < deadline:
             for name, url in list(pending.items()):
                 if _answers(url):
-                    say(f"{name:>8}: {url}")
+                    say(f"{name:>8}: {url}" + (f"   (training runs: {url}/#/experiments?{TRAINING_VIEW})"
+                                                if name == "mlflow" else ""))
                     pending.pop(name)
             if any(p.poll() is not None for p in processes):
                 say("a UI exited early; see its log in " + str(log_dir))

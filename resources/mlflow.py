@@ -27,6 +27,12 @@ from resources.state import StateResource, UsesState
 PARENT_TAG = "avgzsl/mlflow_parent_run_id"
 BEST_ALIAS = "best-test-hm"  # the registered model version with the best test HM (register_best)
 OWNER_TAG = "avgzsl.process"
+# MLflow 3's UI opens an experiment on its GenAI (traces) page unless the experiment says it holds model
+# training runs: this tag (mlflow/server/js, ExperimentKind) makes it open on the runs table.
+KIND_TAG, TRAINING_KIND = "mlflow.experimentKind", "custom_model_development"
+# The UI's own switch between its GenAI and its model-training pages (remembered per browser, GenAI at
+# first): links carry it, so they open on the training runs.
+TRAINING_VIEW = "workflowType=machine_learning"
 _READY: set[str] = set()  # tracking URIs whose store this process has opened
 
 
@@ -81,10 +87,12 @@ class MlflowResource(UsesState):
         name = f"{self.experiment_prefix}-{dataset}"
         found = mlflow.get_experiment_by_name(name)
         if found is not None:
+            if found.tags.get(KIND_TAG) != TRAINING_KIND:  # an experiment made before the tag: the UI guessed GenAI
+                mlflow.MlflowClient().set_experiment_tag(found.experiment_id, KIND_TAG, TRAINING_KIND)
             return found.experiment_id
         location = Path(self._layout().mlflow_artifacts / name).as_uri()
         try:
-            return mlflow.create_experiment(name, artifact_location=location)
+            return mlflow.create_experiment(name, artifact_location=location, tags={KIND_TAG: TRAINING_KIND})
         except mlflow.exceptions.MlflowException:  # another process created it meanwhile
             found = mlflow.get_experiment_by_name(name)
             if found is None:
@@ -212,4 +220,4 @@ class MlflowResource(UsesState):
 
     def run_url(self, run_id: str, dataset: str) -> str:
         """Link for `mlflow ui` on its default address."""
-        return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id(dataset)}/runs/{run_id}"
+        return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id(dataset)}/runs/{run_id}?{TRAINING_VIEW}"

@@ -9,7 +9,7 @@ class TrainingResource(dg.ConfigurableResource):
     """Device and CPU threads for training and evaluation."""
 
     device: str = Field(default="auto", description="auto | cpu | cuda | cuda:N")
-    threads: int = Field(default=0, description="torch CPU threads; 0: $AVGZSL_TORCH_THREADS, else the free cores")
+    threads: int = Field(default=0, description="torch CPU threads; 0: $AVGZSL_TORCH_THREADS, else 1 (never the load)")
 
     def setup(self) -> str:
         """Apply the thread count; the resolved device."""

@@ -12,6 +12,7 @@ from avgzsl.clipclap.inputs import ProtocolData
 from avgzsl.clipclap.protocol import final_test
 from avgzsl.clipclap.train import EvalSplit, calibrate
 from avgzsl.data.store import file_metadata, write_json_atomic, write_parquet_atomic
+from avgzsl.experiments.provenance import caveat, describe
 from avgzsl.names import STREAMS, TEST, VALIDATION
 
 LOOKUP_NOTE = {
@@ -40,14 +41,17 @@ def feature_provenance(features_path: Path) -> dict[str, str]:
     return out
 
 
-def headline(dataset: str, variant: str, metrics: dict) -> str:
-    """One line: the run, its test HM with S and U, ZSL, and the paper's where the dataset is a benchmark."""
+def headline(dataset: str, variant: str, metrics: dict, settings: dict | None = None) -> str:
+    """One line: the run, its test HM with S and U, ZSL, the paper's where the dataset is a benchmark, and
+    why the run is not the paper's protocol on real features (``settings`` given and metrics.json's origin)."""
     def scores(m: dict) -> str:
         return (f"HM {100 * m['test_hm']:.2f}% (S {100 * m['test_seen']:.2f}%, U {100 * m['test_unseen']:.2f}%), "
                 f"ZSL {100 * m['test_zsl']:.2f}%")
 
     paper = PAPER_RESULTS.get(dataset)
-    return f"{dataset} · {variant}: {scores(metrics)}" + (f" — paper: {scores(paper)}" if paper else "")
+    warning = caveat(metrics.get("feature_origin", ""), {**settings, "dataset": dataset}) if settings else ""
+    return (f"{dataset} · {variant}: {scores(metrics)}" + (f" — paper: {scores(paper)}" if paper else "")
+            + (f" — not the paper's setting: {warning}" if warning else ""))
 
 
 def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, summaries: dict[int, dict],
@@ -81,13 +85,14 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
     }
     report_path = report.write_report(
         out_dir / "report.html", f"ClipClap GZSL — {dataset}",
-        {"Test (stage-2 model, validation β)": {k: metrics[k] for k in ("test_seen", "test_unseen", "test_hm", "test_zsl")},
-         "Validation (stage-1 model, best epoch)": {k: metrics[k] for k in ("val_beta", "val_hm", "val_seen", "val_unseen",
-                                                                           "val_zsl", "best_epoch", "stage1_epochs",
-                                                                           "stage2_epochs")},
+        {"Test (stage-2 model, validation β)": report.percent(metrics, ("test_seen", "test_unseen", "test_hm",
+                                                                       "test_zsl")),
+         "Validation (stage-1 model, best epoch)": report.percent(metrics, ("val_beta", "val_hm", "val_seen",
+                                                                           "val_unseen", "val_zsl", "best_epoch",
+                                                                           "stage1_epochs", "stage2_epochs")),
          "Run": {**settings, "dataset": dataset, "class embedding lookup": LOOKUP_NOTE[settings["text_lookup"]],
-                 "input features": _features_note(settings["features"]), **(provenance or {})}},
-        figures, headline=headline(dataset, variant or "run", metrics))
+                 **describe(provenance or {}), **(provenance or {})}},
+        figures, headline=headline(dataset, variant or "run", metrics, settings), unit=report.PERCENT_NOTE)
     return EvaluationOutputs(metrics, metrics_path, predictions_path, report_path, figures)
 
 
@@ -105,9 +110,3 @@ def _tsne(model, data: ProtocolData, scores: ev.GzslScores) -> bytes:
 
 def _seen_flags(scores: ev.GzslScores) -> list[bool]:
     return [cid not in scores.recall_zsl for cid in scores.recall]
-
-
-def _features_note(source: str) -> str:
-    if source == "published":
-        return "the authors' published CLIP/CLAP features"
-    return "features extracted by this pipeline (encoder weights: see the feature files' metadata)"

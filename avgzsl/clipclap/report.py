@@ -109,6 +109,17 @@ def tsne_figure(inputs, embeddings, labels, names: list[str], unseen: set[int], 
     return figure_png(fig)
 
 
+SCORES = ("seen", "unseen", "hm", "zsl")  # the four scores: fractions in metrics.json, % on every page
+PERCENT_NOTE = ("Scores (S, U, HM, ZSL) are in % on this page, in the headline and in every table; "
+                "metrics.json keeps fractions.")
+
+
+def percent(metrics: dict, keys: tuple[str, ...]) -> dict:
+    """``keys`` of ``metrics`` for a table, scores as % (their name says so), the rest as they are."""
+    return {(f"{k} (%)" if k.rsplit("_", 1)[-1] in SCORES else k): (100 * metrics[k] if k.rsplit("_", 1)[-1] in SCORES
+                                                                  else metrics[k]) for k in keys}
+
+
 def _table(rows: dict) -> str:
     cells = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows.items())
     return f"<table>{cells}</table>"
@@ -139,8 +150,9 @@ def page(title: str, body: str, figures: dict[str, bytes]) -> str:
 
 
 def write_report(path: Path, title: str, sections: dict[str, dict], figures: dict[str, bytes],
-                 headline: str = "") -> Path:
-    """One HTML file: the headline, a table per section, then the figures."""
+                 headline: str = "", unit: str = "") -> Path:
+    """One HTML file: the headline, the unit its numbers are in, a table per section, then the figures."""
     body = f'<p class="headline">{html.escape(headline)}</p>' if headline else ""
+    body += f"<p><em>{html.escape(unit)}</em></p>" if unit else ""
     body += "".join(f"<h2>{html.escape(name)}</h2>{_table(rows)}" for name, rows in sections.items())
     return write_text_atomic(page(title, body, figures), Path(path))

@@ -13,6 +13,7 @@ from avgzsl.data.safe_pickle import safe_load_npy_object, safe_load_pickle
 from avgzsl.data.schemas import classes_schema, features_schema
 from avgzsl.data.splits import ALL_CLASS_FILE, DATASETS, ClassSplits, read_class_splits
 from avgzsl.data.store import vectors_to_arrow
+from avgzsl.experiments.provenance import ORIGIN_KEY, root_origin
 from avgzsl.names import AUDIO, SPLITS, VISUAL
 from avgzsl.data.validate import (
     DataError, as_vector_matrix, check_dim, check_finite, check_unique, preview, require_dir, require_file,
@@ -44,7 +45,8 @@ def import_authors_root(
 
     A pickle whose class is known but not in that split's class list (the real UCF, ActivityNet and
     VGGSound ``stage_2_test_unseen`` CSVs list such classes) is dropped and reported, as the authors'
-    class mask does; ``unlisted_classes="error"`` makes it an error instead.
+    class mask does; ``unlisted_classes="error"`` makes it an error instead.  ``summary["feature_origin"]``
+    is ``synthetic`` where the root carries the marker of `avgzsl synthetic`, else ``published``.
     """
     root = Path(root)
     feature_dir = _check_layout(root)
@@ -74,6 +76,7 @@ def import_authors_root(
         "videos_per_split": videos.count_per_split(),
         "classes_per_split": {split: len(splits.lists[split]) for split in SPLITS},
         "unlisted_pickles_dropped": dropped,
+        ORIGIN_KEY: root_origin(root),
         **text_summary,
     }
     return ImportedDataset(features=features, classes=classes, splits=splits, summary=summary)

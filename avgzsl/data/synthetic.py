@@ -27,6 +27,7 @@ from avgzsl.data.authors import CLAP_TEXT_FILE, CLIP_TEXT_FILE, FEATURES_SUBDIR
 from avgzsl.names import CLASS_LISTS, SPLITS
 from avgzsl.data.splits import ALL_CLASS_FILE, DATASETS
 from avgzsl.data.store import write_bytes_atomic, write_text_atomic
+from avgzsl.experiments.provenance import write_synthetic_marker
 
 GREEK = (
     "Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota", "Kappa", "Lambda", "Mu",
@@ -135,7 +136,8 @@ def make_synthetic_root(
     per-coordinate signal (``feature_noise``). With the defaults and ``shape="ucf"``, a
     nearest-class-mean classifier fit on stage_1_train scores about 0.69 (video), 0.55 (audio) and
     0.73 (both) mean per-class accuracy on stage_1_val_seen (30-way, chance 0.03).
-    Deterministic given the arguments.
+    Deterministic given the arguments.  The root carries a marker (``AVGZSL_SYNTHETIC.json``) that
+    the published-features import records, so no page takes these numbers for the authors' features.
     """
     dest = Path(dest)
     layout = SHAPES[shape]
@@ -184,6 +186,7 @@ def make_synthetic_root(
     for pattern, kind, dim in ((CLIP_TEXT_FILE, "clip", clip_dim), (CLAP_TEXT_FILE, "clap", clap_dim)):
         vectors = generator.vectors(kind, dim, generator.latents, text_noise)
         _save_npy_dict(dict(zip(readable, vectors)), feature_dir / "text" / pattern.format(stem="ucf"))
+    write_synthetic_marker(dest, {"shape": shape, "seed": seed, "videos_scale": videos_scale})
     return dest
 
 

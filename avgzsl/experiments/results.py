@@ -17,17 +17,22 @@ import polars as pl
 from avgzsl.clipclap.presets import PAPER_CLIP_TEXT_HM, PAPER_RESULTS
 from avgzsl.clipclap.report import figure_png, page
 from avgzsl.data.store import atomic_path, write_text_atomic
+from avgzsl.experiments.provenance import ORIGIN_KEY, caveat
 from avgzsl.experiments.spec import SPEC_FIELDS, RunSpec
 
 METRICS: tuple[str, ...] = ("test_seen", "test_unseen", "test_hm", "test_zsl")
 SHORT = {"test_seen": "S", "test_unseen": "U", "test_hm": "HM", "test_zsl": "ZSL"}
 GROUP_FIELDS: tuple[str, ...] = tuple(f for f in SPEC_FIELDS if f != "seed")
 ABLATIONS = ("modality", "text", "text_lookup")
+CAVEAT = "caveat"  # the column that marks synthetic, random-weight and shortened runs (provenance.caveat)
+CAVEAT_HEADER = "not the paper's setting"  # its header in the tables
 
 
 def run_row(spec: RunSpec, metrics: dict, mlflow_run_id: str | None, report_dir: Path) -> dict:
-    """One row of ``runs``."""
+    """One row of ``runs``: with its feature origin and, where it is not the paper's setting, why."""
+    origin = metrics.get(ORIGIN_KEY, "")
     return {**spec.settings(), "variant": spec.variant, **{m: float(metrics[m]) for m in METRICS},
+            ORIGIN_KEY: origin, CAVEAT: caveat(origin, spec.settings()),
             "mlflow_run_id": mlflow_run_id or "", "report": str(report_dir)}
 
 
@@ -39,7 +44,8 @@ def runs_table(rows: list[dict]) -> pl.DataFrame:
 
 def results_table(runs: pl.DataFrame) -> pl.DataFrame:
     """Mean and sample std over seeds of every variant's four test metrics."""
-    aggs = [pl.len().alias("n")]
+    aggs = [pl.len().alias("n")] + [pl.col(c).unique().sort().str.join(" / ") for c in (ORIGIN_KEY, CAVEAT)
+                                     if c in runs.columns]
     for m in METRICS:
         aggs += [pl.col(m).mean().alias(f"{m}_mean"), pl.col(m).std(ddof=1).alias(f"{m}_std")]
     return runs.group_by(list(GROUP_FIELDS), maintain_order=True).agg(aggs).sort(list(GROUP_FIELDS))
@@ -67,17 +73,25 @@ def ablation_table(results: pl.DataFrame, dataset: str, vary: str | None) -> lis
     out = []
     for r in rows.iter_rows(named=True):
         label = ", ".join(f"{c} {r[c]}" for c in labels) or "both modalities, both texts, by name"
-        out.append({"run": label, **{SHORT[m]: cell(r[f"{m}_mean"], r[f"{m}_std"], r["n"]) for m in METRICS}})
+        out.append({"run": label, **{SHORT[m]: cell(r[f"{m}_mean"], r[f"{m}_std"], r["n"]) for m in METRICS},
+                    CAVEAT_HEADER: r.get(CAVEAT) or ""})
     paper = PAPER_RESULTS.get(dataset)
     if paper and vary is None:
-        out.append({"run": "paper (published, one seed)", **{SHORT[m]: f"{100 * paper[m]:.2f}" for m in METRICS}})
+        out.append({"run": "paper (published, one seed)", **{SHORT[m]: f"{100 * paper[m]:.2f}" for m in METRICS},
+                    CAVEAT_HEADER: ""})
     if dataset in PAPER_CLIP_TEXT_HM and vary == "text":
         out.append({"run": "paper, text clip (published)", "S": "", "U": "",
-                    "HM": f"{100 * PAPER_CLIP_TEXT_HM[dataset]:.2f}", "ZSL": ""})
+                    "HM": f"{100 * PAPER_CLIP_TEXT_HM[dataset]:.2f}", "ZSL": "", CAVEAT_HEADER: ""})
         out.append({"run": "paper, text both (published)", "S": "", "U": "",
-                    "HM": f"{100 * PAPER_RESULTS[dataset]['test_hm']:.2f}", "ZSL": ""})
+                    "HM": f"{100 * PAPER_RESULTS[dataset]['test_hm']:.2f}", "ZSL": "", CAVEAT_HEADER: ""})
     return out
 
+
+# Every page that tabulates runs states this above its tables.
+UNIT_NOTE = ("Test scores in %, mean ± std over seeds (n). A row whose 'not the paper's setting' cell is filled "
+             "used synthetic features or features from random encoder weights, or trained with other settings than "
+             "the paper's (shortened: fewer epochs or batches): it is no result of the paper's protocol. The paper's "
+             "published numbers stand beside ours for reference.")
 
 TABLES = {"Main result": None, "Modality ablation": "modality", "Text ablation": "text",
           "Class-embedding lookup": "text_lookup"}
@@ -134,7 +148,7 @@ def write_results(out_dir: Path, runs: pl.DataFrame, dataset: str) -> dict[str, 
         with atomic_path(paths[name]) as tmp:
             (runs if name == "runs" else results).write_parquet(tmp)
     tables = paper_tables(results, dataset)
-    body = []
+    body = [f"<p><em>{html.escape(UNIT_NOTE)}</em></p>"]
     for title, rows in tables.items():
         body.append(f"<h2>{html.escape(title)}</h2>")
         if not rows:

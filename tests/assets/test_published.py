@@ -36,6 +36,9 @@ def test_import_writes_both_tables_and_every_check_passes(state_home, instance, 
     stamp = file_metadata(features_path)
     assert (stamp["source"], stamp["features_root"], stamp[SCHEMA_VERSION_KEY]) == (
         "published", str(tiny_authors_root), SCHEMA_VERSION)
+    # `avgzsl synthetic` marked the root: the table and the materialization say so.
+    assert stamp["feature_origin"] == meta["feature_origin"] == "synthetic"
+    assert "synthetic" in meta["features"] and "published" not in meta["features"]
     assert read_features(features_path).column_names == ["video_id", "class_name", "split", "visual", "audio"]
     assert read_features(classes_path).num_rows == 12
     event = instance.get_latest_materialization_event(dg.AssetKey("published_features"))

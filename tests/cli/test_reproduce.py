@@ -32,12 +32,19 @@ def test_reproduce_writes_consistent_metrics_predictions_report_and_tracks_every
         assert 0.0 <= metrics[key] <= (5.0 if key == "val_beta" else 1.0)
     assert metrics["stage1_epochs"] == 2 and metrics["stage2_epochs"] == metrics["best_epoch"] + 1
     assert (metrics["modality"], metrics["text"], metrics["text_lookup"]) == ("audio", "clap", "name")
+    # What the numbers rest on: a synthetic root (its marker), a shortened run, one torch thread on the CPU.
+    assert (metrics["feature_origin"], metrics["protocol"], metrics["threads"], metrics["device"]) == (
+        "synthetic", "shortened", 1, "cpu")
+    assert metrics["protocol_changes"] == "epochs 2 (paper: 20), batches per epoch 20 (paper: 300)"
 
     pred = pl.read_parquet(out / "predictions.parquet")
     assert pred.columns == ["video_id", "true_class", "split", "predicted_class", "predicted_class_zsl"]
     assert_recalls_match(metrics, pred)
     report = (out / "report.html").read_text()
     assert "looked up by class name" in report and report.count("data:image/png;base64,") == 4
+    assert "authors&#x27; published" not in report and "synthetic feature set" in report
+    assert "not the paper&#x27;s setting: synthetic features; shortened: epochs 2 (paper: 20)" in report
+    assert "are in % on this page" in report and f"<td>{100 * metrics['test_hm']:.4f}</td>" in report
 
     # The runs live in the persistent instance: the UI shows them afterwards.
     instance = dg.DagsterInstance.get()
@@ -51,6 +58,11 @@ def test_reproduce_writes_consistent_metrics_predictions_report_and_tracks_every
     assert len(runs) == 1
     run = runs[0]
     assert run.data.params["modality"] == "audio" and run.data.params["text_lookup"] == "name"
+    assert (run.data.params["threads"], run.data.params["device"], run.data.params["feature_origin"]) == (
+        "1", "cpu", "synthetic")
+    assert (run.data.tags["avgzsl.feature_origin"], run.data.tags["avgzsl.protocol"]) == ("synthetic", "shortened")
+    experiment = mlflow.get_experiment_by_name("avgzsl-ucf")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI opens on its runs
     assert run.data.metrics["test_hm"] == pytest.approx(metrics["test_hm"])
     history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "stage1_val_hm")
     assert len(history) == 2

@@ -28,7 +28,8 @@ def test_a_sweep_trains_each_variant_once_tabulates_them_and_grows_by_only_the_n
 
     out = tmp_path / "out"
     assert main(sweep(tiny_authors_root, out, "1..2", "--parallel", "2")) == 0
-    summary = last_json(capsys)
+    printed = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(printed[-1])
     assert (summary["trained"], summary["skipped"], summary["failed"]) == (6, 0, 0)
     assert summary["results"] == str(out / "results.parquet")
 
@@ -45,7 +46,13 @@ def test_a_sweep_trains_each_variant_once_tabulates_them_and_grows_by_only_the_n
         for m in METRICS:
             assert row[f"{m}_mean"] == pytest.approx(mine[m].mean())
             assert row[f"{m}_std"] == pytest.approx(mine[m].std(ddof=1))
-    assert "Modality ablation" in (out / "results.html").read_text()
+    page = (out / "results.html").read_text()
+    assert "Modality ablation" in page and "Test scores in %" in page
+    # Synthetic, shortened runs are marked in every table where they stand (the paper's rows are not).
+    assert page.count("synthetic features; shortened") >= 4
+    assert set(runs["caveat"]) == {"synthetic features; shortened: epochs 2 (paper: 20), batches per epoch 10 (paper: 300)"}
+    table = [line for line in printed if line.startswith("modality ")]
+    assert len(table) == 3 and all("±" in line and line.endswith("*") for line in table)  # the summary's table
 
     # The same sweep again trains nothing.
     assert main(sweep(tiny_authors_root, out, "1..2")) == 0
