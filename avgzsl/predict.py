@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -121,11 +121,13 @@ def read_class_file(path: Path) -> list[str]:
 
 # -- encoders ---------------------------------------------------------------------------------------
 def encoder_specs(predictor: Predictor, weights: str | None, overrides: dict | None = None,
-                  device: str = "auto") -> dict:
+                  device: str = "auto", trust_checkpoint: bool = False) -> dict:
     """The spec of each encoder the model needs: rebuilt from its features' record, or given in ``overrides``.
 
     Fails before anything is built when the model has no record (published features) and no
     override names the encoders, or when ``weights`` differs from the weights the model was trained on.
+    Only ``trust_checkpoint`` (the user's --trust-checkpoint) lets a pickled checkpoint be unpickled; the
+    record, being data, cannot.
     """
     overrides = overrides or {}
     needed = [s for s in STREAMS if s in predictor.input_streams() or s in predictor.text_streams()]
@@ -133,7 +135,7 @@ def encoder_specs(predictor: Predictor, weights: str | None, overrides: dict | N
     for stream in needed:
         recorded = predictor.encoders.get(stream, {})
         if stream in overrides:
-            specs[stream] = overrides[stream]
+            specs[stream] = replace(overrides[stream], trust_checkpoint=trust_checkpoint)
             continue
         if not recorded:
             raise PredictError(f"{predictor.describe()} {PUBLISHED_NOTE}. To predict anyway, name encoders whose "
@@ -143,7 +145,7 @@ def encoder_specs(predictor: Predictor, weights: str | None, overrides: dict | N
                                "encoder (extracted before avgzsl recorded it): re-extract them (avgzsl run DATASET "
                                "--until embeddings) and re-train, or name the encoders with --encoders FILE")
         specs[stream] = spec_from_identity(SPECS[stream], recorded["spec"], device=device,
-                                           fp16=recorded.get("dtype") == "float16")
+                                           fp16=recorded.get("dtype") == "float16", trust_checkpoint=trust_checkpoint)
         if weights and specs[stream].weights != weights:
             raise PredictError(f"--weights {weights}: {predictor.describe()} was trained on features of "
                                f"{specs[stream].weights} {stream} encoder weights ({recorded.get('model_name', '?')}, "
@@ -222,13 +224,14 @@ def extract_features(items: list[Item], predictor: Predictor, encoders: dict, wo
 # -- the whole command ------------------------------------------------------------------------------
 def predict(predictor: Predictor, inputs: list[str], class_names: list[str], work: Path, top_k: int = 5,
             weights: str | None = "pretrained", overrides: dict | None = None, device: str = "auto",
-            cache_dir: Path | None = None, settings: MediaSettings = MediaSettings()) -> PredictOutput:
+            cache_dir: Path | None = None, settings: MediaSettings = MediaSettings(),
+            trust_checkpoint: bool = False) -> PredictOutput:
     """Rank ``class_names`` for every input: one row per input and rank, or one row with its error."""
     predictor.check_rankable()
     check_class_names(class_names)
     if top_k < 1:
         raise PredictError(f"--top-k {top_k}: expected at least 1")
-    specs = encoder_specs(predictor, weights, overrides, device)
+    specs = encoder_specs(predictor, weights, overrides, device, trust_checkpoint)
     items = resolve_inputs(inputs)
     if not items:
         raise PredictError("no inputs given: pass video files, folders, http(s) URLs or youtube:<id>")

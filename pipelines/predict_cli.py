@@ -40,6 +40,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "the encoders recorded with the model's features (needed for published features)")
     p.add_argument("--out", required=True, type=Path, help="the predictions table (Parquet)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="allow the encoders' checkpoints to be unpickled (a pickle can run code: only for files from "
+                        "a source you trust); never taken from a model folder or config file")
     return p
 
 
@@ -94,7 +97,7 @@ def run(layout: StateLayout, args: argparse.Namespace, term: Terminal) -> summar
         predictor = Predictor.load(folder)
         output = predict(predictor, list(args.inputs), names, layout.predict_dir, top_k=args.top_k,
                          weights=args.weights, overrides=overrides, device=args.device,
-                         cache_dir=layout.models_dir)
+                         cache_dir=layout.models_dir, trust_checkpoint=args.trust_checkpoint)
         write_predictions(output, args.out)
     lines = _table(output.table)
     lines.append(f"{output.summary['inputs']} input(s): {output.summary['predicted']} predicted, "

@@ -25,7 +25,6 @@ and whose file is still there with the recorded size, is 'skipped'.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from avgzsl.data.store import write_text_atomic
+from avgzsl.data.store import sha256_file, write_text_atomic
 
 from .fetch import (DEFAULT_FORMAT, Permanent, Transient, file_once, http_once, looks_like_text,  # noqa: F401
                     youtube_url, ytdlp_once)
@@ -68,14 +67,6 @@ class DownloadResult:
 
     def to_row(self) -> dict:
         return {f: getattr(self, f) for f in DOWNLOAD_SCHEMA.names}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cut_at_download(url: str) -> bool:
@@ -132,7 +123,7 @@ def _fetch(src: Source, store: MediaStore, allowed_roots: list[Path], retries: i
                     raise Permanent(f"{e} (after {retries + 1} attempts)")
                 time.sleep(min(_MAX_WAIT_S, max(backoff_s * 2 ** attempt, e.wait_s or 0.0)))
         final = store.video_path(src.video_id, suffix)
-        digest = _sha256(tmp)
+        digest = sha256_file(tmp)
         for old in store.find_videos(src.video_id):
             if old != final:
                 unlink_quiet(old)

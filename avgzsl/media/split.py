@@ -29,7 +29,6 @@ count, frame policy and segment are unchanged and whose outputs exist is 'skippe
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import threading
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
+from avgzsl.data.store import sha256_file
 from avgzsl.names import DEFAULT_FRAME_POLICY, FRAME_POLICIES
 from avgzsl.runtime import available_cores
 
@@ -88,14 +88,6 @@ class SplitResult:
 
     def to_row(self) -> dict:
         return {f: getattr(self, f) for f in SPLIT_SCHEMA.names}
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _done(prev: dict | None, res: SplitResult, store: MediaStore) -> bool:
