@@ -34,7 +34,7 @@ from avgzsl.features.tables import read_vectors
 from avgzsl.media.download import Source, download_sources
 from avgzsl.media.shards import MediaSettings
 from avgzsl.media.split import split_videos
-from avgzsl.media.store import MediaStore
+from avgzsl.media.store import MediaStore, remove_stale_temps
 from avgzsl.names import AUDIO, STREAMS, VISUAL
 from avgzsl.progress import emit
 
@@ -45,6 +45,7 @@ OUTPUT_SCHEMA = pa.schema([
 ])
 SPECS = {VISUAL: VisualEncoderSpec, AUDIO: AudioEncoderSpec}
 BUILDERS = {VISUAL: build_visual_encoder, AUDIO: build_audio_encoder}
+DEADLINE_S = 900.0  # the default deadline of all inputs' downloads together (MediaSettings.bounds.deadline_s)
 PUBLISHED_NOTE = ("was trained on the authors' published features, made by their encoders (CLIP ViT-B/32 and a "
                   "WavCaps-trained CLAP) that this project cannot run: features of new videos from other encoders "
                   "would not lie where the model learned its classes")
@@ -185,9 +186,13 @@ def extract_features(items: list[Item], predictor: Predictor, encoders: dict, wo
     if not usable:
         return {}, {}
     store = MediaStore(work / "media")
+    remove_stale_temps(store.root)  # partial downloads of a run that was killed
     roots = sorted({i.root for i in items if i.root})
     emit("stage", name="fetch the videos", detail=f"{len(usable)} source(s)")
-    fetched = download_sources([Source(url, url) for url in usable], store, roots, **settings.download_options())
+    options = settings.download_options()
+    if options["bounds"].deadline_s is None:
+        options["bounds"] = replace(options["bounds"], deadline_s=DEADLINE_S)
+    fetched = download_sources([Source(url, url) for url in usable], store, roots, **options)
     errors = {r.video_id: f"download: {r.reason}" for r in fetched if r.status == "failed"}
     audio = predictor.encoders.get(AUDIO, {})
     rate = encoders[AUDIO].sample_rate if AUDIO in encoders else int(audio.get("sample_rate") or 48000)

@@ -5,7 +5,7 @@ import dagster as dg
 from pydantic import Field
 
 from avgzsl.media.shards import MediaSettings
-from avgzsl.media.download import DEFAULT_FORMAT
+from avgzsl.media.download import DEFAULT_FORMAT, Bounds
 
 
 class MediaResource(dg.ConfigurableResource):
@@ -26,6 +26,13 @@ class MediaResource(dg.ConfigurableResource):
                                                      "is present)")
     parallel_shards: int = Field(default=2, description="shards processed at once within a run")
     ucf101_archive_url: str = "https://www.crcv.ucf.edu/data/UCF101/UCF101.rar"
+    stall_speed: float = Field(default=1024.0, description="a download slower than this many bytes/s for "
+                                                           "stall_time_s is abandoned (curl's --speed-limit)")
+    stall_time_s: float = Field(default=30.0, description="see stall_speed (curl's --speed-time)")
+    max_download_mb: Optional[float] = Field(default=1024.0, description="a larger video is refused (archives "
+                                                                         "are exempt); null: no cap")
+    deadline_s: Optional[float] = Field(default=None, description="for all downloads of one shard (predict: of "
+                                                                  "its inputs, default 900 s); null: none")
 
     def settings(self) -> MediaSettings:
         return MediaSettings(retries=self.retries, backoff_s=self.backoff_s, timeout_s=self.timeout_s,
@@ -33,4 +40,5 @@ class MediaResource(dg.ConfigurableResource):
                              download_workers=self.download_workers, ytdlp_format=self.ytdlp_format,
                              split_batch_size=self.split_batch_size, split_workers=self.split_workers,
                              split_backend=self.split_backend, hwaccel=self.hwaccel,
-                             archive_urls={"ucf101": self.ucf101_archive_url})
+                             archive_urls={"ucf101": self.ucf101_archive_url},
+                             bounds=Bounds(self.stall_speed, self.stall_time_s, self.max_download_mb, self.deadline_s))
