@@ -198,8 +198,9 @@ def extract_features(items: list[Item], predictor: Predictor, encoders: dict, wo
     rate = encoders[AUDIO].sample_rate if AUDIO in encoders else int(audio.get("sample_rate") or 48000)
     n_frames, frame_policy = frames_of_policy(predictor.encoders.get(VISUAL, {}).get("frame_policy", "middle frame"))
     emit("stage", name="split frames and audio", detail=f"{len(fetched) - len(errors)} video(s)")
+    window = encoders[AUDIO].clip_samples / rate if AUDIO in encoders else None  # the encoder reads only this
     split = split_videos([(r.video_id, r.path) for r in fetched if r.status in ("ok", "skipped")], store,
-                         sample_rate=rate, n_frames=n_frames, frame_policy=frame_policy,
+                         sample_rate=rate, n_frames=n_frames, frame_policy=frame_policy, audio_window_s=window,
                          ledger_path=work / "ledgers" / "split.parquet", **settings.split_options())
     errors.update({r.video_id: f"split: {r.reason}" for r in split if r.status == "failed"})
     rows = [r.to_row() for r in split if r.status in ("ok", "skipped")]
