@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ from avgzsl.features.tables import read_vectors
 from avgzsl.media.download import Source, download_sources
 from avgzsl.media.shards import MediaSettings
 from avgzsl.media.split import split_videos
-from avgzsl.media.store import MediaStore
+from avgzsl.media.store import MediaStore, remove_stale_temps
 from avgzsl.names import AUDIO, STREAMS, VISUAL
 from avgzsl.progress import emit
 
@@ -45,6 +45,7 @@ OUTPUT_SCHEMA = pa.schema([
 ])
 SPECS = {VISUAL: VisualEncoderSpec, AUDIO: AudioEncoderSpec}
 BUILDERS = {VISUAL: build_visual_encoder, AUDIO: build_audio_encoder}
+DEADLINE_S = 900.0  # the default deadline of all inputs' downloads together (MediaSettings.bounds.deadline_s)
 PUBLISHED_NOTE = ("was trained on the authors' published features, made by their encoders (CLIP ViT-B/32 and a "
                   "WavCaps-trained CLAP) that this project cannot run: features of new videos from other encoders "
                   "would not lie where the model learned its classes")
@@ -121,11 +122,13 @@ def read_class_file(path: Path) -> list[str]:
 
 # -- encoders ---------------------------------------------------------------------------------------
 def encoder_specs(predictor: Predictor, weights: str | None, overrides: dict | None = None,
-                  device: str = "auto") -> dict:
+                  device: str = "auto", trust_checkpoint: bool = False) -> dict:
     """The spec of each encoder the model needs: rebuilt from its features' record, or given in ``overrides``.
 
     Fails before anything is built when the model has no record (published features) and no
     override names the encoders, or when ``weights`` differs from the weights the model was trained on.
+    Only ``trust_checkpoint`` (the user's --trust-checkpoint) lets a pickled checkpoint be unpickled; the
+    record, being data, cannot.
     """
     overrides = overrides or {}
     needed = [s for s in STREAMS if s in predictor.input_streams() or s in predictor.text_streams()]
@@ -133,7 +136,7 @@ def encoder_specs(predictor: Predictor, weights: str | None, overrides: dict | N
     for stream in needed:
         recorded = predictor.encoders.get(stream, {})
         if stream in overrides:
-            specs[stream] = overrides[stream]
+            specs[stream] = replace(overrides[stream], trust_checkpoint=trust_checkpoint)
             continue
         if not recorded:
             raise PredictError(f"{predictor.describe()} {PUBLISHED_NOTE}. To predict anyway, name encoders whose "
@@ -143,7 +146,7 @@ def encoder_specs(predictor: Predictor, weights: str | None, overrides: dict | N
                                "encoder (extracted before avgzsl recorded it): re-extract them (avgzsl run DATASET "
                                "--until embeddings) and re-train, or name the encoders with --encoders FILE")
         specs[stream] = spec_from_identity(SPECS[stream], recorded["spec"], device=device,
-                                           fp16=recorded.get("dtype") == "float16")
+                                           fp16=recorded.get("dtype") == "float16", trust_checkpoint=trust_checkpoint)
         if weights and specs[stream].weights != weights:
             raise PredictError(f"--weights {weights}: {predictor.describe()} was trained on features of "
                                f"{specs[stream].weights} {stream} encoder weights ({recorded.get('model_name', '?')}, "
@@ -183,16 +186,21 @@ def extract_features(items: list[Item], predictor: Predictor, encoders: dict, wo
     if not usable:
         return {}, {}
     store = MediaStore(work / "media")
+    remove_stale_temps(store.root)  # partial downloads of a run that was killed
     roots = sorted({i.root for i in items if i.root})
     emit("stage", name="fetch the videos", detail=f"{len(usable)} source(s)")
-    fetched = download_sources([Source(url, url) for url in usable], store, roots, **settings.download_options())
+    options = settings.download_options()
+    if options["bounds"].deadline_s is None:
+        options["bounds"] = replace(options["bounds"], deadline_s=DEADLINE_S)
+    fetched = download_sources([Source(url, url) for url in usable], store, roots, **options)
     errors = {r.video_id: f"download: {r.reason}" for r in fetched if r.status == "failed"}
     audio = predictor.encoders.get(AUDIO, {})
     rate = encoders[AUDIO].sample_rate if AUDIO in encoders else int(audio.get("sample_rate") or 48000)
     n_frames, frame_policy = frames_of_policy(predictor.encoders.get(VISUAL, {}).get("frame_policy", "middle frame"))
     emit("stage", name="split frames and audio", detail=f"{len(fetched) - len(errors)} video(s)")
+    window = encoders[AUDIO].clip_samples / rate if AUDIO in encoders else None  # the encoder reads only this
     split = split_videos([(r.video_id, r.path) for r in fetched if r.status in ("ok", "skipped")], store,
-                         sample_rate=rate, n_frames=n_frames, frame_policy=frame_policy,
+                         sample_rate=rate, n_frames=n_frames, frame_policy=frame_policy, audio_window_s=window,
                          ledger_path=work / "ledgers" / "split.parquet", **settings.split_options())
     errors.update({r.video_id: f"split: {r.reason}" for r in split if r.status == "failed"})
     rows = [r.to_row() for r in split if r.status in ("ok", "skipped")]
@@ -222,13 +230,14 @@ def extract_features(items: list[Item], predictor: Predictor, encoders: dict, wo
 # -- the whole command ------------------------------------------------------------------------------
 def predict(predictor: Predictor, inputs: list[str], class_names: list[str], work: Path, top_k: int = 5,
             weights: str | None = "pretrained", overrides: dict | None = None, device: str = "auto",
-            cache_dir: Path | None = None, settings: MediaSettings = MediaSettings()) -> PredictOutput:
+            cache_dir: Path | None = None, settings: MediaSettings = MediaSettings(),
+            trust_checkpoint: bool = False) -> PredictOutput:
     """Rank ``class_names`` for every input: one row per input and rank, or one row with its error."""
     predictor.check_rankable()
     check_class_names(class_names)
     if top_k < 1:
         raise PredictError(f"--top-k {top_k}: expected at least 1")
-    specs = encoder_specs(predictor, weights, overrides, device)
+    specs = encoder_specs(predictor, weights, overrides, device, trust_checkpoint)
     items = resolve_inputs(inputs)
     if not items:
         raise PredictError("no inputs given: pass video files, folders, http(s) URLs or youtube:<id>")

@@ -12,7 +12,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from avgzsl.errors import OptionError, RunFailed, UserError, state_failure
+from avgzsl.errors import OptionError, RunFailed, UserError
+from avgzsl.doctor import state_error
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import StateLayout
 from avgzsl.names import BENCHMARKS, WEIGHTS
@@ -94,7 +95,29 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--seed", type=int, default=0)
     syn.add_argument("--scale", type=float, default=1.0)
     _output_args(predict_cli.add_parser(sub))
+    doc = sub.add_parser("doctor", help="name what is damaged in the state folder and what a rerun would redo")
+    doc.add_argument("--fix", action="store_true", help="move what is damaged aside (<name>.damaged-<time>; "
+                                                          "nothing is deleted)")
+    _output_args(doc)
     return parser
+
+
+def _doctor(layout: StateLayout, args: argparse.Namespace):
+    from avgzsl.doctor import diagnose, move_aside
+
+    damages = diagnose(layout)
+    lines = [d.line() for d in damages] or [f"{layout.home}: nothing damaged"]
+    if damages and args.fix:
+        moved = move_aside(damages)
+        lines += [f"moved {source} → {dest}" for source, dest in moved]
+        from pipelines.launch import forget_instance
+
+        forget_instance()
+        open_state(layout)  # a fresh Dagster instance config where dagster/ was moved
+    elif damages:
+        lines.append("`avgzsl doctor --fix` moves these aside (nothing is deleted)")
+    return summaries.Summary(lines, {"damaged": [str(d.path) for d in damages], "fixed": bool(damages and args.fix)},
+                             code=1 if damages and not args.fix else 0)
 
 
 def _spec(args: argparse.Namespace, dataset: str, features: str) -> RunSpec:
@@ -195,6 +218,8 @@ def _dispatch(layout: StateLayout, args: argparse.Namespace, term: Terminal):
         return _run(layout, args, term, args.dataset, args.weights)
     if args.command == "predict":
         return predict_cli.run(layout, args, term)
+    if args.command == "doctor":
+        return _doctor(layout, args)
     if args.command == "sweep":
         return _sweep(layout, args, term)
     if args.command == "demo" and not args.published:
@@ -216,23 +241,27 @@ def main(argv: list[str] | None = None) -> int:
     term = Terminal(layout.home / "logs" / "avgzsl.log", verbosity, plain=getattr(args, "json", False))
     try:
         _check_options(args)
-        open_state(layout)
+        if args.command != "doctor":  # the doctor must not need a sound instance
+            open_state(layout)
         summary = _dispatch(layout, args, term)
     except KeyboardInterrupt:
         term.error("interrupted")
         return 130
     except RunFailed as error:
+        failure = state_error(error, layout)  # a damaged or read-only database
+        if failure is not None:
+            return _fail(term, str(failure), verbosity)
         return _fail(term, f"{error} (Dagster run {error.run_id})", verbosity, logged=True)
     except UserError as error:
         return _fail(term, str(error), verbosity)
     except OSError as error:
-        failure = state_failure(error, layout.home)  # e.g. the disk is full
+        failure = state_error(error, layout)  # e.g. the disk is full
         if failure is not None:
             return _fail(term, str(failure), verbosity)
         where = f": {error.filename}" if error.filename else ""
         return _fail(term, f"{error.strerror or error}{where}", verbosity)
     except Exception as error:  # a bug: say so, with where to look (a full disk or read-only store is no bug)
-        failure = state_failure(error, layout.home)
+        failure = state_error(error, layout)  # a damaged or read-only database
         if failure is not None:
             return _fail(term, str(failure), verbosity)
         return _fail(term, f"{type(error).__name__}: {error} (an internal error; please report it)", verbosity,

@@ -14,6 +14,8 @@ to ``Client.submit``:
 
 Its ``cluster`` config also defaults to a local cluster, so runs that carry no
 ``execution`` config (schedules, sensors, backfills) work with ``AVGZSL_EXECUTOR=dask``.
+A local cluster's dashboard listens on 127.0.0.1:8787 (distributed's default is every
+interface); ``cluster: {local: {dashboard_address: ...}}`` asks for another address.
 """
 import copy
 
@@ -25,6 +27,7 @@ from dagster_dask.executor import DaskExecutor
 
 EXECUTOR_ENV = "AVGZSL_EXECUTOR"
 EXECUTORS = ("in_process", "multiprocess", "dask", "k8s")
+LOCAL_DASHBOARD = "127.0.0.1:8787"
 
 
 def _same(value):
@@ -84,6 +87,8 @@ _CLUSTER = dagster_dask.dask_executor.config_schema.config_type.fields["cluster"
 def dask_executor(init_context: dg.InitExecutorContext) -> DaskExecutor:
     """dagster_dask.dask_executor, fixed for partitioned and asset-subset runs; ``cluster`` defaults to local."""
     ((cluster_type, cluster_configuration),) = init_context.executor_config["cluster"].items()
+    if cluster_type == "local":  # the servers we start listen on loopback unless the user asks otherwise
+        cluster_configuration = {"dashboard_address": LOCAL_DASHBOARD, **(cluster_configuration or {})}
     return _RunSafeDaskExecutor(cluster_type, cluster_configuration)
 
 

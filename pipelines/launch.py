@@ -42,6 +42,11 @@ def instance(layout: StateLayout) -> dg.DagsterInstance:
     return _CACHE["instance"]
 
 
+def forget_instance() -> None:
+    """Drop this process's instance (its storage was moved aside: `avgzsl doctor --fix`); the next use opens anew."""
+    _CACHE.clear()
+
+
 def _root_cause(error) -> str:
     """The user-facing message at the bottom of Dagster's error chain."""
     while error.cause is not None:

@@ -40,6 +40,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "the encoders recorded with the model's features (needed for published features)")
     p.add_argument("--out", required=True, type=Path, help="the predictions table (Parquet)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    bounds = p.add_argument_group("bounds on every download (docs/predict.md)")
+    bounds.add_argument("--stall-speed", type=float, default=1024.0, metavar="BYTES_PER_S",
+                        help="abandon a download slower than this for --stall-time (default 1024)")
+    bounds.add_argument("--stall-time", type=float, default=30.0, metavar="S", help="default 30")
+    bounds.add_argument("--max-download-mb", type=float, default=1024.0, metavar="MB",
+                        help="refuse a larger input (default 1024)")
+    bounds.add_argument("--deadline", type=float, default=900.0, metavar="S",
+                        help="for all inputs' downloads together (default 900); an input past it gets an error row")
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="allow the encoders' checkpoints to be unpickled (a pickle can run code: only for files from "
+                        "a source you trust); never taken from a model folder or config file")
     return p
 
 
@@ -76,6 +87,8 @@ def _overrides(path: Path | None, weights: str, device: str) -> dict:
 
 def run(layout: StateLayout, args: argparse.Namespace, term: Terminal) -> summaries.Summary:
     from avgzsl.clipclap.predictor import Predictor, check_class_names
+    from avgzsl.media.download import Bounds
+    from avgzsl.media.shards import MediaSettings
     from avgzsl.predict import predict, read_class_file, write_predictions
     from resources import MlflowResource
 
@@ -85,6 +98,9 @@ def run(layout: StateLayout, args: argparse.Namespace, term: Terminal) -> summar
         raise OptionError(f"--top-k {args.top_k}: expected at least 1")
     if args.out.is_dir():
         raise OptionError(f"--out {args.out}: a folder is there; give a file name (OUT.parquet)")
+    for option in ("stall_speed", "stall_time", "max_download_mb", "deadline"):
+        if not getattr(args, option) > 0:
+            raise OptionError(f"--{option.replace('_', '-')} {getattr(args, option)}: expected a number > 0")
     names = args.classes if args.classes is not None else read_class_file(args.classes_file)
     check_class_names(names)
     overrides = _overrides(args.encoders, args.weights, args.device)
@@ -94,7 +110,9 @@ def run(layout: StateLayout, args: argparse.Namespace, term: Terminal) -> summar
         predictor = Predictor.load(folder)
         output = predict(predictor, list(args.inputs), names, layout.predict_dir, top_k=args.top_k,
                          weights=args.weights, overrides=overrides, device=args.device,
-                         cache_dir=layout.models_dir)
+                         cache_dir=layout.models_dir, trust_checkpoint=args.trust_checkpoint,
+                         settings=MediaSettings(bounds=Bounds(args.stall_speed, args.stall_time, args.max_download_mb,
+                                                              args.deadline)))
         write_predictions(output, args.out)
     lines = _table(output.table)
     lines.append(f"{output.summary['inputs']} input(s): {output.summary['predicted']} predicted, "

@@ -51,10 +51,17 @@ def metrics_lines(metrics: dict, spec: RunSpec, report: str | None, mlflow_run_i
     return lines
 
 
+def _why(text: str) -> str:
+    """A failed run's cause as one line: a damaged or read-only database of the state folder named with its fix."""
+    from avgzsl.doctor import database_line
+    from avgzsl.layout import StateLayout
+
+    return database_line(text, StateLayout.resolve()) or text.strip().splitlines()[-1]
+
+
 def single_run(out: dict, spec: RunSpec) -> Summary:
     if out["failed"]:
-        return Summary([f"{spec.variant}: failed: {why.strip().splitlines()[-1]}" for why in out["failures"].values()],
-                       out, code=1)
+        return Summary([f"{spec.variant}: failed: {_why(why)}" for why in out["failures"].values()], out, code=1)
     run_id = out.get("dagster_run_ids", {}).get(spec.variant)
     lines = metrics_lines(out["metrics"], spec, out.get("report"), out.get("mlflow_run_id"), run_id)
     return Summary(lines, out["metrics"])
@@ -63,7 +70,7 @@ def single_run(out: dict, spec: RunSpec) -> Summary:
 def sweep(out: dict, specs: list[RunSpec]) -> Summary:
     lines = [f"sweep of {len(specs)} runs: {out['trained']} trained, {out['skipped']} skipped, {out['failed']} failed "
              f"({out['parallel']} at once, {out['threads']} torch thread(s) each)"]
-    lines += [f"failed: {variant}: {why.strip().splitlines()[-1]}" for variant, why in out["failures"].items()]
+    lines += [f"failed: {variant}: {_why(why)}" for variant, why in out["failures"].items()]
     if out.get("mlflow_parent_run_id"):
         lines.append(f"mlflow parent run: {out['mlflow_parent_run_id']}   (avgzsl ui)")
     if out.get("backfill_id"):

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 PLAIN_EPOCH_LINES = 5  # without a live display: the first, the last and about this many epochs per stage
+CLASS_TEXT_LINE_MIN = 100  # class lists at least this long show their encoding's progress without a live display
 
 
 class Terminal:
@@ -39,6 +40,7 @@ class Terminal:
         self.progress: Progress | None = None
         self.tasks: dict[str, int] = {}
         self.started: dict[str, float] = {}
+        self.fifths: dict[str, int] = {}  # class_text: the last fifth of the classes shown in plain mode
 
     # -- output capture --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -130,6 +132,19 @@ class Terminal:
 
     def _on_stage(self, e: dict) -> None:
         self.line(f"▸ {e['name']}" + (f": {e['detail']}" if e.get("detail") else ""))
+
+    def _on_class_text(self, e: dict) -> None:
+        key, description = f"class_text {e['tower']}", f"{e['tower']} text of the classes"
+        if self.progress is not None:
+            self._task(key, description, e["total"], "")
+            self._advance(key, e["done"], f"{e['done']}/{e['total']} classes")
+            if e["done"] == e["total"]:
+                self._done(key)
+        elif e["total"] >= CLASS_TEXT_LINE_MIN:  # without a live display: a line per fifth of the classes
+            fifth = e["done"] * 5 // e["total"]
+            if fifth > self.fifths.get(key, -1):
+                self.fifths[key] = fifth
+                self.line(f"  {description}: {e['done']}/{e['total']} classes encoded")
 
     def _on_shards_started(self, e: dict) -> None:
         self.started[e["stage"]] = time.monotonic()

@@ -22,8 +22,15 @@ def settings_resource(core: type, skip: tuple[str, ...] = (), rename: dict[str, 
     hints = typing.get_type_hints(core)
     namespace: dict[str, Any] = {"__annotations__": {}, "__module__": __name__}
     names: dict[str, str] = {}  # core field → config key
+    nested: dict[str, tuple[type, list[str]]] = {}  # a settings dataclass inside: its fields are config keys too
     for f in dataclasses.fields(core):
         if f.name in skip or not f.init:
+            continue
+        if dataclasses.is_dataclass(hints[f.name]):
+            inner = settings_resource(hints[f.name])
+            namespace["__annotations__"].update(inner.__annotations__)
+            namespace.update({k: getattr(inner, "model_fields")[k] for k in inner.__annotations__})
+            nested[f.name] = (hints[f.name], list(inner.__annotations__))
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         key = (rename or {}).get(f.name, f.name)
@@ -33,7 +40,8 @@ def settings_resource(core: type, skip: tuple[str, ...] = (), rename: dict[str, 
 
     def make(self, **overrides):
         """The core settings object of this resource's config."""
-        return core(**{name: getattr(self, key) for name, key in names.items()}, **overrides)
+        inner = {name: kind(**{k: getattr(self, k) for k in keys}) for name, (kind, keys) in nested.items()}
+        return core(**{name: getattr(self, key) for name, key in names.items()}, **inner, **overrides)
 
     namespace["core"] = make
     return type(dg.ConfigurableResource)(f"{core.__name__}Config", (dg.ConfigurableResource,), namespace)

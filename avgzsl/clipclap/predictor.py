@@ -5,9 +5,13 @@ classes of the dataset (which of them the network was trained on, their readable
 names and the seen classes' text embeddings), the run's ablation settings, and the
 encoders that produced its features.  On disk it is a folder, with no pickles::
 
-    predictor.json       β, settings, classes, dimensions, encoder provenance
+    predictor.json       β, settings, classes, dimensions, encoder provenance, the SHA-256 of the two files below
     model.safetensors    the network (:mod:`avgzsl.clipclap.checkpoints`)
     classes.safetensors  clip_text, clap_text of the seen classes, in the order of predictor.json
+
+A predictor folder is data: nothing in it decides how anything is loaded (no pickles, no
+code, no trust flags), and its weights files are verified against their recorded checksums
+before use, so a damaged or swapped file is refused with a line naming it.
 
 Ranking is the evaluation's: θ_o of the inputs, θ_w of the candidate classes, Euclidean
 distances, β added to the seen classes (calibrated stacking), nearest first.
@@ -25,16 +29,18 @@ import pyarrow.parquet as pq
 import torch
 
 from avgzsl.clipclap import metrics as ev
-from avgzsl.clipclap.checkpoints import load_model
+from avgzsl.clipclap.checkpoints import load_model, named_damage
 from avgzsl.clipclap.inputs import ProtocolData, text_input
 from avgzsl.clipclap.model import ClipClap
-from avgzsl.data.store import arrow_to_vectors, table_metadata, write_bytes_atomic, write_json_atomic
+from avgzsl.data.store import arrow_to_vectors, sha256_file, table_metadata, write_bytes_atomic, write_json_atomic
 from avgzsl.encoders.prompts import normalize_dataset
 from avgzsl.errors import UserError
 from avgzsl.names import AUDIO, STAGE_2_TRAIN_SPLITS, STREAMS, VISUAL
 
 PREDICTOR_FILE, MODEL_FILE, CLASSES_FILE = "predictor.json", "model.safetensors", "classes.safetensors"
-FORMAT = 1
+FORMAT = 2  # 2: predictor.json records the SHA-256 of each weights file
+WEIGHTS_FILES = (MODEL_FILE, CLASSES_FILE)
+REFETCH = "download the model again, or re-evaluate its run (materialize gzsl_evaluation)"
 # Text encoder: readable class names → (clip_text (C, Dc), clap_text (C, Da)), prompt ensembles included.
 TextEncoder = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
 
@@ -90,7 +96,9 @@ class Predictor:
         write_bytes_atomic(save_arrays({"clip_text": self.clip_text, "clap_text": self.clap_text}),
                            folder / CLASSES_FILE)
         write_json_atomic({"format": FORMAT, "beta": self.beta, "settings": self.settings, "classes": self.classes,
-                           "dims": self.dims, "encoders": self.encoders}, folder / PREDICTOR_FILE)
+                           "dims": self.dims, "encoders": self.encoders,
+                           "sha256": {name: sha256_file(folder / name) for name in WEIGHTS_FILES}},
+                          folder / PREDICTOR_FILE)
         return folder
 
     @classmethod
@@ -101,12 +109,19 @@ class Predictor:
         path = folder / PREDICTOR_FILE
         if not path.is_file():
             raise PredictError(f"{folder}: not a predictor folder (no {PREDICTOR_FILE})")
-        raw = json.loads(path.read_text())
-        if raw.get("format") != FORMAT:
-            raise PredictError(f"{path}: predictor format {raw.get('format')!r}, this avgzsl reads {FORMAT}; "
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise PredictError(f"{path}: not readable JSON ({error}); {REFETCH}") from None
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+            found = raw.get("format") if isinstance(raw, dict) else None
+            raise PredictError(f"{path}: predictor format {found!r}, this avgzsl reads {FORMAT}; "
                                "re-evaluate the run or upgrade avgzsl")
-        arrays = load_file(str(folder / CLASSES_FILE))
-        return cls(model=load_model(folder / MODEL_FILE), beta=float(raw["beta"]), settings=raw["settings"],
+        verify_weights(folder, raw.get("sha256"))
+        with named_damage(folder / CLASSES_FILE, REFETCH):
+            arrays = load_file(str(folder / CLASSES_FILE))
+        return cls(model=load_model(folder / MODEL_FILE, hint=REFETCH), beta=float(raw["beta"]),
+                   settings=raw["settings"],
                    classes=raw["classes"], clip_text=arrays["clip_text"], clap_text=arrays["clap_text"],
                    dims={k: int(v) for k, v in raw["dims"].items()}, encoders=raw.get("encoders", {}))
 
@@ -202,6 +217,21 @@ class Predictor:
         theta_o = model.embed_inputs(torch.from_numpy(inputs))
         cols, dist = ev.ranking(ev.distances(theta_o, theta_w), torch.from_numpy(is_seen), self.beta, top_k)
         return cols.numpy(), dist.numpy()
+
+
+def verify_weights(folder: Path, recorded: object) -> None:
+    """Each weights file of a predictor folder has the SHA-256 its predictor.json records, or a :class:`PredictError`
+    names the file (damaged, truncated, swapped) and what to do."""
+    recorded = recorded if isinstance(recorded, dict) else {}
+    for name in WEIGHTS_FILES:
+        path, want = Path(folder) / name, recorded.get(name)
+        if not isinstance(want, str):
+            raise PredictError(f"{Path(folder) / PREDICTOR_FILE}: records no sha256 of {name}; {REFETCH}")
+        if not path.is_file():
+            raise PredictError(f"{path}: missing; {REFETCH}")
+        if sha256_file(path) != want.lower():
+            raise PredictError(f"{path}: damaged or changed (its SHA-256 is not the one {PREDICTOR_FILE} records); "
+                               f"{REFETCH}")
 
 
 def check_class_names(names: list[str]) -> None:

@@ -86,6 +86,15 @@ def atomic_write(path: Path) -> Iterator[IO[bytes]]:
         yield out
 
 
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """The SHA-256 of a file's contents (hex), read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def write_bytes_atomic(data: bytes, path: Path) -> Path:
     with atomic_write(path) as out:
         out.write(data)

@@ -67,12 +67,27 @@ def spec_identity(spec) -> str:
 
 
 def spec_from_identity(cls: type[Spec], identity: str, **runtime) -> Spec:
-    """The spec of class ``cls`` that :func:`spec_identity` recorded, with the runtime settings it has (device...)."""
+    """The spec of class ``cls`` that :func:`spec_identity` recorded, with the runtime settings it has (device...).
+
+    A recorded identity is data (it arrives in model folders, downloads and MLflow artifacts): it never
+    holds runtime fields, so one that does is refused; trust (``trust_checkpoint``) comes only from ``runtime``,
+    i.e. from the person at the command line.
+    """
     known = {f.name for f in fields(cls)}
-    raw = json.loads(identity)
+    try:
+        raw = json.loads(identity)
+    except (TypeError, ValueError):
+        raw = None
+    if not isinstance(raw, dict):
+        raise EncoderError(f"recorded encoder spec {str(identity)[:80]!r}: not a JSON object; re-evaluate the run")
     unknown = sorted(set(raw) - known)
     if unknown:
         raise EncoderError(f"recorded encoder spec has fields this avgzsl does not know: {unknown}; upgrade avgzsl")
+    granted = sorted(set(raw) & set(RUNTIME_FIELDS))
+    if granted:
+        raise EncoderError(f"recorded encoder spec sets {', '.join(granted)}: a model's record never holds how to run "
+                           "(it is data, and trust in a pickled checkpoint is the user's decision: "
+                           "--trust-checkpoint); the model folder was altered, use an untouched copy")
     return replace(cls(**raw), **{k: v for k, v in runtime.items() if v is not None and k in known})
 
 

@@ -26,6 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
+from avgzsl.progress import emit
+
 from .base import l2_normalize
 
 KNOWN_DATASETS = ("ucf", "activitynet", "vggsound")
@@ -98,10 +100,17 @@ def audio_prompts(dataset: str, readable_name: str) -> list[str]:
     return [t.format(readable_name) for t in audio_templates(dataset)]
 
 
-def _ensemble(encode_text, prompts_per_class: list[list[str]], batch_size: int) -> np.ndarray:
-    """Embed all prompts in batches across classes; per class mean of unit vectors, re-normalised."""
+def _ensemble(encode_text, prompts_per_class: list[list[str]], batch_size: int, tower: str = "") -> np.ndarray:
+    """Embed all prompts in batches across classes; per class mean of unit vectors, re-normalised.
+
+    After each batch a ``class_text`` progress event says how many classes are done (of ``total``)."""
     flat = [p for prompts in prompts_per_class for p in prompts]
-    parts = [encode_text(flat[i:i + batch_size]) for i in range(0, len(flat), batch_size)]
+    ends = np.cumsum([len(prompts) for prompts in prompts_per_class])
+    parts = []
+    for i in range(0, len(flat), batch_size):
+        parts.append(encode_text(flat[i:i + batch_size]))
+        emit("class_text", tower=tower, done=int(np.searchsorted(ends, i + len(parts[-1]), side="right")),
+             total=len(prompts_per_class))
     emb = l2_normalize(np.concatenate(parts)).astype(np.float64)
     out, start = [], 0
     for prompts in prompts_per_class:
@@ -128,7 +137,9 @@ def class_text_embeddings(
         raise ValueError("readable_names is empty")
     clip_text = clap_text = None
     if visual_encoder is not None:
-        clip_text = _ensemble(visual_encoder.encode_text, [visual_prompts(dataset, n) for n in names], batch_size)
+        clip_text = _ensemble(visual_encoder.encode_text, [visual_prompts(dataset, n) for n in names], batch_size,
+                              "CLIP")
     if audio_encoder is not None:
-        clap_text = _ensemble(audio_encoder.encode_text, [audio_prompts(dataset, n) for n in names], batch_size)
+        clap_text = _ensemble(audio_encoder.encode_text, [audio_prompts(dataset, n) for n in names], batch_size,
+                              "CLAP")
     return clip_text, clap_text

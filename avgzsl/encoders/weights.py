@@ -48,7 +48,8 @@ def load_state_dict(path: str | os.PathLike, *, what: str, trust_pickle: bool = 
                     f"{what}: torch.load(weights_only=True) refused {str(path)!r} because it holds "
                     f"Python objects other than tensors and plain containers ({type(exc).__name__}: "
                     f"{_first_line(exc)}). Loading it would execute pickled code. If the "
-                    f"file comes from a source you trust, pass trust_checkpoint=True in the encoder spec; "
+                    f"file comes from a source you trust, pass --trust-checkpoint on the command line "
+                    f"(trust_checkpoint=True in the encoder spec); "
                     f"or re-save it as a plain state dict: torch.save(torch.load(p, weights_only=False)"
                     f"['state_dict'], 'clean.pt')."
                 ) from exc

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from avgzsl.clipclap.inputs import ProtocolData, build_protocol_data
-from avgzsl.clipclap.predictor import Predictor, PredictError
+from avgzsl.clipclap.predictor import FORMAT, Predictor, PredictError
 from avgzsl.data.store import read_features, write_bytes_atomic
 from avgzsl.experiments.results import run_row
 from avgzsl.experiments.spec import SPEC_FIELDS, RunSpec, SpecError
@@ -105,6 +105,13 @@ def write_predictor(layout: StateLayout, spec: RunSpec, data: ProtocolData, beta
     return predictor.save(files.predictor_dir)
 
 
+def _predictor_format(path: Path) -> object:
+    try:
+        return json.loads(path.read_text()).get("format")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def run_predictor(layout: StateLayout, folder: Path) -> Path:
     """The predictor folder of a run folder (``runs/<dataset>/<variant>``), written first when missing or older."""
     files = RunFiles(Path(folder))
@@ -113,7 +120,8 @@ def run_predictor(layout: StateLayout, folder: Path) -> Path:
         raise PredictError(f"{folder}: not an evaluated run (a run folder has {files.stage_model(2).name} and "
                            f"report/{METRICS_FILE}; materialize gzsl_evaluation of the run first)")
     marker = files.predictor_dir / "predictor.json"
-    if marker.exists() and marker.stat().st_mtime >= max(files.stage_model(2).stat().st_mtime, metrics.stat().st_mtime):
+    if marker.exists() and marker.stat().st_mtime >= max(files.stage_model(2).stat().st_mtime, metrics.stat().st_mtime) \
+            and _predictor_format(marker) == FORMAT:  # an older format (or a damaged file) is written again
         return files.predictor_dir
     settings = (_summary(files, 1) or {}).get("settings", {})
     if "dataset" not in settings:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from . import children
-from .download import DownloadResult, Source, download_sources
+from .download import Bounds, DownloadResult, Source, download_sources
 from .store import MediaStore
 
 UCF101_ARCHIVE_URL = "https://www.crcv.ucf.edu/data/UCF101/UCF101.rar"
@@ -46,7 +47,9 @@ def fetch_archive_members(sources: list[Source], store: MediaStore, archive_url:
                           allowed_roots: list[Path], **download_options) -> list[DownloadResult]:
     """Fetch and unpack the archive once, then link each ``scheme:<member>`` into the store."""
     archive_id = f"archive:{archive_url}"
-    fetched = download_sources([Source(archive_id, archive_url)], store, allowed_roots, **download_options)[0]
+    bounds = download_options.get("bounds", Bounds())  # a dataset's archive is large by nature: no size cap
+    whole = {**download_options, "bounds": replace(bounds, max_download_mb=None)}
+    fetched = download_sources([Source(archive_id, archive_url)], store, allowed_roots, **whole)[0]
     if fetched.status == "failed":
         return [DownloadResult(s.video_id, "failed", f"archive {archive_url}: {fetched.reason}", s.url)
                 for s in sources]

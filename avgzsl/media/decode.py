@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 from .probe import MediaError, MediaInfo
-from .timeline import frame_times, middle_times, segment_span
+from .timeline import audio_segment, frame_times, middle_times, segment_span
 
 MAX_HELD_BYTES = 64 << 20  # packets held back before a target; beyond this they are decoded as they come
 # For an odd frame count the middle threshold lies exactly on frame n // 2: a container
@@ -59,6 +59,7 @@ class DecodeJob:
     policy: str = "exact"
     segment: tuple[float | None, float | None] | None = None
     threads: int = 1
+    audio_window_s: float | None = None  # keep only the centre of longer audio (timeline.audio_segment)
 
 
 def _reason(err: Exception, logs: list) -> str:
@@ -249,6 +250,10 @@ class _AudioWriter:
         self.pending: list[bytes] = []
         self.pending_bytes = 0
 
+    @property
+    def full(self) -> bool:
+        return self.hi is not None and self.pos is not None and self.pos >= self.hi
+
     def feed(self, pkt) -> None:
         try:
             frames = self.cc.decode(pkt if pkt.size else None)
@@ -339,7 +344,8 @@ def _decode_into(job: DecodeJob, container, video, audio, info: MediaInfo, out: 
         return [origin + Fraction(round(t * 1e6), 1_000_000) / tb - slack for t in times]  # exact, in ticks
 
     picker = _FramePicker(video, plan, len(job.frame_out), job.policy, job.threads)
-    cut = span if job.segment is not None else (0.0, None)  # no segment: the whole track, as long as it is
+    kept = audio_segment(info, job.segment, job.audio_window_s)
+    cut = segment_span(info, kept) if kept is not None else (0.0, None)  # None: the whole track, as long as it is
     writer = _AudioWriter(audio, job.audio_out, job.sample_rate, info.start_s, cut) if audio else None
     try:
         with av.logging.Capture(local=True):
@@ -353,6 +359,8 @@ def _decode_into(job: DecodeJob, container, video, audio, info: MediaInfo, out: 
             picker.finish()
             if writer is not None:
                 for pkt in container.demux(audio):  # the rest of the file, video discarded
+                    if writer.full:
+                        break  # past the kept part: the rest is neither decoded nor stored
                     writer.feed(pkt)
     finally:
         out["frames_decoded"] = picker.decoded

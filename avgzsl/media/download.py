@@ -25,7 +25,6 @@ and whose file is still there with the recorded size, is 'skipped'.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -35,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from avgzsl.data.store import write_text_atomic
+from avgzsl.data.store import sha256_file, write_text_atomic
 
-from .fetch import (DEFAULT_FORMAT, Permanent, Transient, file_once, http_once, looks_like_text,  # noqa: F401
-                    youtube_url, ytdlp_once)
+from .fetch import (DEFAULT_FORMAT, Bounds, Permanent, Transient, file_once, http_once,  # noqa: F401
+                    looks_like_text, youtube_url, ytdlp_once)
 from .ledger import DOWNLOAD_SCHEMA, write_ledger
 from .store import MediaStore, commit, unlink_quiet
 
@@ -70,14 +69,6 @@ class DownloadResult:
         return {f: getattr(self, f) for f in DOWNLOAD_SCHEMA.names}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cut_at_download(url: str) -> bool:
     """True when the downloaded file is already the segment (``youtube:``: yt-dlp cuts it)."""
     return isinstance(url, str) and url.split(":", 1)[0].lower() == "youtube"
@@ -99,7 +90,8 @@ def _skip(src: Source, store: MediaStore) -> DownloadResult | None:
 
 
 def _fetch(src: Source, store: MediaStore, allowed_roots: list[Path], retries: int, backoff_s: float,
-           timeout_s: float, rate_limit: float | None, cookies_file: str | None, fmt: str) -> DownloadResult:
+           timeout_s: float, rate_limit: float | None, cookies_file: str | None, fmt: str,
+           bounds: Bounds = Bounds(), deadline: float | None = None) -> DownloadResult:
     t0 = time.monotonic()
     res = DownloadResult(src.video_id, "failed", url=src.url, start_seconds=src.start_seconds,
                          end_seconds=src.end_seconds)
@@ -122,17 +114,18 @@ def _fetch(src: Source, store: MediaStore, allowed_roots: list[Path], retries: i
                     tmp, suffix, n = file_once(src.url, store, src.video_id, allowed_roots)
                 elif scheme == "youtube":
                     tmp, suffix, n = ytdlp_once(target, store, src.video_id, src.start_seconds, src.end_seconds,
-                                                 timeout_s, rate_limit, cookies_file, retries, fmt)
+                                                 timeout_s, rate_limit, cookies_file, retries, fmt, bounds)
                 else:
-                    tmp, suffix, n = http_once(src.url, store, src.video_id, timeout_s, rate_limit)
+                    tmp, suffix, n = http_once(src.url, store, src.video_id, timeout_s, rate_limit, bounds, deadline)
                 break
             except Transient as e:
                 res.reason = str(e)
-                if attempt == retries:
-                    raise Permanent(f"{e} (after {retries + 1} attempts)")
-                time.sleep(min(_MAX_WAIT_S, max(backoff_s * 2 ** attempt, e.wait_s or 0.0)))
+                wait = min(_MAX_WAIT_S, max(backoff_s * 2 ** attempt, e.wait_s or 0.0))
+                if attempt == retries or (deadline is not None and time.monotonic() + wait > deadline):
+                    raise Permanent(f"{e} (after {attempt + 1} attempts)")
+                time.sleep(wait)
         final = store.video_path(src.video_id, suffix)
-        digest = _sha256(tmp)
+        digest = sha256_file(tmp)
         for old in store.find_videos(src.video_id):
             if old != final:
                 unlink_quiet(old)
@@ -164,21 +157,25 @@ def download_sources(
     max_workers: int = 1,
     ytdlp_format: str = DEFAULT_FORMAT,
     ledger_path: str | os.PathLike | None = None,
+    bounds: Bounds = Bounds(),
 ) -> list[DownloadResult]:
     """Fetch every source into ``store``; one result per source, in order.
 
     ``retries``: extra attempts after the first for transient errors; ``backoff_s``:
     first wait (doubled each time); ``timeout_s``: socket timeout per connect/read;
     ``rate_limit``: bytes per second per download (None: unlimited); ``max_workers``:
-    concurrent downloads.  When ``ledger_path`` is given the rows are written there.
+    concurrent downloads; ``bounds``: the stall speed, size cap and deadline of every
+    network read (:class:`avgzsl.media.fetch.Bounds`; its deadline counts from this call,
+    for all sources together).  When ``ledger_path`` is given the rows are written there.
     """
+    deadline = time.monotonic() + bounds.deadline_s if bounds.deadline_s else None
     srcs = [Source(*s) for s in sources]
     roots = [Path(r) for r in allowed_roots]
     cookies = os.fspath(cookies_file) if cookies_file else None
 
     def one(src: Source) -> DownloadResult:
         return _skip(src, store) or _fetch(src, store, roots, retries, backoff_s, timeout_s, rate_limit,
-                                           cookies, ytdlp_format)
+                                           cookies, ytdlp_format, bounds, deadline)
 
     seen: set[str] = set()
     unique = []

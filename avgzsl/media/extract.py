@@ -30,7 +30,7 @@ import ffmpeg
 from . import children
 from .probe import FFMPEG, MediaError, MediaInfo, clean_reason, input_arg, probe
 from .store import commit, temp_path, unlink_quiet
-from .timeline import frame_times, middle_times
+from .timeline import audio_segment, frame_times, middle_times
 
 DEFAULT_BATCH_PIXELS = 16 * 640 * 360
 # Codecs NVDEC decodes (8-bit 4:2:0 only here: the RGB conversion must stay the software one's).
@@ -99,6 +99,7 @@ class _Job:
     policy: str = "exact"
     segment: tuple[float | None, float | None] | None = None
     hwaccel: str | None = None  # 'cuda': decode this job's frames on the GPU
+    audio_window_s: float | None = None  # keep only the centre of longer audio (timeline.audio_segment)
 
     def new_temps(self) -> None:
         self.drop_temps()
@@ -132,8 +133,9 @@ def build_batch_argv(jobs: list[_Job], sample_rate: int, decoder_threads: int | 
                                       vframes=1, pix_fmt="rgb24", **okw, **{"c:v": "png"}))
     for job in jobs:
         if job.audio_tmp is not None:
-            start, end = job.segment or (None, None)
-            cut = {} if job.segment is None else {"ss": f"{start or 0.0:.6f}"}
+            kept = audio_segment(job.info, job.segment, job.audio_window_s)
+            start, end = kept or (None, None)
+            cut = {} if kept is None else {"ss": f"{start or 0.0:.6f}"}
             if end is not None:
                 cut["t"] = f"{end - (start or 0.0):.6f}"
             src = ffmpeg.input(input_arg(job.path), **tkw, **cut)

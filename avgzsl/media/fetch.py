@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http.client import HTTPException
 from pathlib import Path
@@ -46,6 +47,62 @@ class Transient(Exception):
 
 class Permanent(Exception):
     """Not worth retrying."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Limits on every network read (docs/predict.md), like curl's --speed-limit/--speed-time and --max-filesize.
+
+    ``stall_speed`` bytes/s averaged over ``stall_time_s`` (a slower or stalled transfer is
+    abandoned), ``max_download_mb`` (a larger body, announced or received, is refused; None:
+    no cap), ``deadline_s`` for all sources of one call together (None: none).
+    """
+
+    stall_speed: float = field(default=1024.0, metadata={"help": "a download slower than this many bytes/s for "
+                                                                 "stall_time_s is abandoned (curl's --speed-limit)"})
+    stall_time_s: float = field(default=30.0, metadata={"help": "see stall_speed (curl's --speed-time)"})
+    max_download_mb: float | None = field(default=1024.0, metadata={"help": "a larger video is refused (archives "
+                                                                           "are exempt); null: no cap"})
+    deadline_s: float | None = field(default=None, metadata={"help": "for all downloads of one shard (predict: of "
+                                                                     "its inputs, default 900 s); null: none"})
+
+    def meter(self, deadline: float | None) -> "_Meter":
+        return _Meter(self, deadline)
+
+    def check_announced(self, length: int | None) -> None:
+        if length is not None and self.max_download_mb is not None and length > self.max_download_mb * 1e6:
+            raise Permanent(f"announces {length / 1e6:.0f} MB, over the {self.max_download_mb:g} MB cap "
+                            "(max_download_mb)")
+
+
+class _Meter:
+    """Counts a transfer's bytes and refuses it when it passes a bound (Permanent: a retry would not do better)."""
+
+    def __init__(self, bounds: Bounds, deadline: float | None):
+        self.bounds, self.deadline = bounds, deadline
+        self.n = self.window_n = 0
+        self.window_t = time.monotonic()
+
+    def timeout(self, timeout_s: float) -> float:
+        """The socket timeout: ``timeout_s``, or what is left before the deadline."""
+        left = None if self.deadline is None else self.deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise Permanent(f"the inputs' deadline ({self.bounds.deadline_s:g} s, deadline_s) passed before it started")
+        return max(0.01, min(timeout_s, left)) if left is not None else timeout_s
+
+    def add(self, nbytes: int) -> None:
+        b, now = self.bounds, time.monotonic()
+        self.n += nbytes
+        if b.max_download_mb is not None and self.n > b.max_download_mb * 1e6:
+            raise Permanent(f"larger than the {b.max_download_mb:g} MB cap (max_download_mb)")
+        if self.deadline is not None and now > self.deadline:
+            raise Permanent(f"the inputs' deadline ({b.deadline_s:g} s, deadline_s) passed after {self.n} bytes")
+        if now - self.window_t >= b.stall_time_s:
+            speed = (self.n - self.window_n) / (now - self.window_t)
+            if speed < b.stall_speed:
+                raise Permanent(f"too slow: {speed:.0f} bytes/s, under {b.stall_speed:g} bytes/s for "
+                                f"{b.stall_time_s:g} s (stall_speed, stall_time_s)")
+            self.window_t, self.window_n = now, self.n
 
 
 def youtube_url(youtube_id: str) -> str:
@@ -96,11 +153,14 @@ def _throttle(t0: float, nbytes: int, rate_limit: float | None) -> None:
 
 
 def http_once(url: str, store: MediaStore, video_id: str, timeout_s: float,
-               rate_limit: float | None) -> tuple[Path, str, int]:
-    """One GET to a temp file: (temp path, suffix, bytes) or Transient/Permanent."""
+               rate_limit: float | None, bounds: Bounds = Bounds(),
+               deadline: float | None = None) -> tuple[Path, str, int]:
+    """One GET to a temp file: (temp path, suffix, bytes) or Transient/Permanent; ``bounds`` (speed, size, the
+    ``deadline`` as a ``time.monotonic()`` value) end it with Permanent."""
     req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
+    meter = bounds.meter(deadline)
     try:
-        resp = urllib.request.urlopen(req, timeout=timeout_s)
+        resp = urllib.request.urlopen(req, timeout=meter.timeout(timeout_s))
     except urllib.error.HTTPError as e:
         msg = f"HTTP {e.code} {e.reason}"
         e.close()
@@ -115,6 +175,7 @@ def http_once(url: str, store: MediaStore, video_id: str, timeout_s: float,
             raise Permanent(f"server returned {ctype.split(';')[0].strip()}, not media")
         length = resp.headers.get("Content-Length")
         expected = int(length) if length and length.isdigit() else None
+        bounds.check_announced(expected)
         final = store.video_path(video_id, _suffix(urllib.parse.urlparse(resp.geturl()).path, ctype))
         tmp = temp_path(final)
         n, t0 = 0, time.monotonic()
@@ -123,7 +184,7 @@ def http_once(url: str, store: MediaStore, video_id: str, timeout_s: float,
                 first = True
                 while True:
                     try:
-                        block = resp.read(_CHUNK)
+                        block = resp.read1(_CHUNK)  # what has arrived: a trickle is measured, not waited on
                     except (socket.timeout, TimeoutError, ConnectionError, HTTPException) as e:
                         raise Transient(f"connection error while reading: {e or type(e).__name__}")
                     if not block:
@@ -133,6 +194,7 @@ def http_once(url: str, store: MediaStore, video_id: str, timeout_s: float,
                     first = False
                     f.write(block)
                     n += len(block)
+                    meter.add(len(block))
                     _throttle(t0, n, rate_limit)
             if n == 0:
                 raise Permanent("empty body")
@@ -201,7 +263,7 @@ def _yt_reason(msg: str) -> str:
 
 def ytdlp_once(url: str, store: MediaStore, video_id: str, start: float | None, end: float | None,
                 timeout_s: float, rate_limit: float | None, cookies_file: str | None, retries: int,
-                fmt: str) -> tuple[Path, str, int]:
+                fmt: str, bounds: Bounds = Bounds()) -> tuple[Path, str, int]:
     import yt_dlp
     from yt_dlp.utils import download_range_func
 
@@ -217,6 +279,10 @@ def ytdlp_once(url: str, store: MediaStore, video_id: str, start: float | None, 
         }
         if rate_limit:
             opts["ratelimit"] = rate_limit
+        if bounds.max_download_mb is not None:
+            opts["max_filesize"] = int(bounds.max_download_mb * 1e6)
+        if bounds.stall_speed:
+            opts["throttledratelimit"] = bounds.stall_speed
         if cookies_file:
             private = os.path.join(tmpdir, "cookies.txt")
             shutil.copyfile(cookies_file, private)

@@ -15,7 +15,7 @@ from avgzsl.runtime import available_cores
 from avgzsl.data.datasets import DatasetSpec, shard_key
 from avgzsl.layout import DatasetPaths
 from avgzsl.media.archive import ARCHIVE_SCHEMES, fetch_archive_members
-from avgzsl.media.download import DEFAULT_FORMAT, DownloadResult, Source, cut_at_download, download_sources
+from avgzsl.media.download import DEFAULT_FORMAT, Bounds, DownloadResult, Source, cut_at_download, download_sources
 from avgzsl.media.ledger import DOWNLOAD_SCHEMA, SPLIT_SCHEMA, read_ledger, summarize, write_ledger
 from avgzsl.media.split import SplitRequest, SplitResult, split_videos
 from avgzsl.media.store import MediaStore, remove_stale_temps
@@ -42,6 +42,7 @@ class MediaSettings:
     shards_at_once: int = 1  # shards of the run split at the same time (they share the cores)
     archive_urls: dict[str, str] = field(default_factory=lambda: dict(ARCHIVE_SCHEMES),
                                          metadata={"help": "archive URL per scheme (ucf101: UCF101.rar)"})
+    bounds: Bounds = Bounds()  # stall speed, size cap, deadline of every network read
 
     def split_cores(self) -> int:
         return max(1, available_cores() // max(1, self.shards_at_once))
@@ -49,7 +50,7 @@ class MediaSettings:
     def download_options(self) -> dict:
         return {"retries": self.retries, "backoff_s": self.backoff_s, "timeout_s": self.timeout_s,
                 "rate_limit": self.rate_limit, "cookies_file": self.cookies_file,
-                "max_workers": self.download_workers, "ytdlp_format": self.ytdlp_format}
+                "max_workers": self.download_workers, "ytdlp_format": self.ytdlp_format, "bounds": self.bounds}
 
     def split_options(self) -> dict:
         return {"batch_size": self.split_batch_size, "max_workers": self.split_workers,

@@ -29,7 +29,6 @@ count, frame policy and segment are unchanged and whose outputs exist is 'skippe
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import threading
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
+from avgzsl.data.store import sha256_file
 from avgzsl.names import DEFAULT_FRAME_POLICY, FRAME_POLICIES
 from avgzsl.runtime import available_cores
 
@@ -80,6 +80,7 @@ class SplitResult:
     start_seconds: float | None = None
     end_seconds: float | None = None
     decoder: str | None = None
+    audio_window_s: float | None = None  # not a ledger column: the centre of longer audio kept (audio_segment)
 
     @property
     def segment(self) -> tuple[float | None, float | None] | None:
@@ -88,14 +89,6 @@ class SplitResult:
 
     def to_row(self) -> dict:
         return {f: getattr(self, f) for f in SPLIT_SCHEMA.names}
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _done(prev: dict | None, res: SplitResult, store: MediaStore) -> bool:
@@ -132,7 +125,8 @@ def _decode_one(worker: DecoderWorker, res: SplitResult, store: MediaStore, time
     try:
         reply = worker.call({"path": res.input_path, "frame_out": [str(p) for p in temps],
                              "audio_out": str(audio_tmp), "sample_rate": res.sample_rate,
-                             "policy": res.frame_policy, "segment": res.segment, "threads": threads}, timeout_s)
+                             "policy": res.frame_policy, "segment": res.segment, "threads": threads,
+                             "audio_window_s": res.audio_window_s}, timeout_s)
         res.duration_s, res.has_audio = reply.get("duration_s"), reply.get("has_audio")
         missing = next((p for p in temps if not p.exists() or p.stat().st_size == 0), None)
         if reply.get("error") or missing is not None:
@@ -212,7 +206,8 @@ def _process_batch(batch: list[SplitResult], store: MediaStore, probe_method: st
             jobs.append(_Job(res, Path(res.input_path), info, times,
                              store.frame_paths(res.video_id, res.n_frames, res.frame_policy),
                              slot if info.has_audio else None, slot, policy=res.frame_policy, segment=res.segment,
-                             hwaccel=hwaccel if hwaccel and hw_decodable(info) else None))
+                             hwaccel=hwaccel if hwaccel and hw_decodable(info) else None,
+                             audio_window_s=res.audio_window_s))
         for chunk in pixel_chunks(jobs, max_batch_pixels):
             extract_jobs(chunk, batch[0].sample_rate, decoder_threads, timeout_s)
     except Exception as e:  # a bug or an OS error must not lose the other batches' rows
@@ -256,6 +251,7 @@ def split_videos(
     backend: str = "auto",
     hwaccel: str = "auto",
     cores: int | None = None,
+    audio_window_s: float | None = None,
 ) -> list[SplitResult]:
     """Extract frames and audio of every request into ``store``; one result per request.
 
@@ -267,6 +263,8 @@ def split_videos(
     ``max_workers`` (0: as many as ``cores``) worker processes run at once,
     ``decoder_threads`` decoder threads each (0: the cores shared among the workers;
     None: the decoder's default).  ``timeout_s`` bounds the work on one video.
+    ``audio_window_s``: the audio encoder's window; longer audio keeps only its centre
+    (:func:`avgzsl.media.timeline.audio_segment`), None keeps the whole track.
     ffmpeg backend only: ``batch_size`` videos per process, ``probe_method``,
     ``max_batch_pixels`` (a process decodes at most that many frame pixels at once).
     """
@@ -286,7 +284,8 @@ def split_videos(
     todo: list[SplitResult] = []
     for req in reqs:
         res = SplitResult(req.video_id, "failed", sample_rate=sample_rate, n_frames=n_frames,
-                          frame_policy=frame_policy, start_seconds=req.start_seconds, end_seconds=req.end_seconds)
+                          frame_policy=frame_policy, start_seconds=req.start_seconds, end_seconds=req.end_seconds,
+                          audio_window_s=audio_window_s)
         results.append(res)
         if not isinstance(req.video_id, str) or not req.video_id:
             res.reason = "empty video_id"

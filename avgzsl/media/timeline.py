@@ -41,6 +41,29 @@ def segment_span(info: MediaInfo, segment: tuple[float | None, float | None] | N
     return s, (d if end is None else min(float(end), d))
 
 
+AUDIO_MARGIN_S = 1.0  # kept on each side of an audio window, so the encoder's centre crop finds it whole
+
+
+def audio_segment(info: MediaInfo, segment: tuple | None, window_s: float | None) -> tuple | None:
+    """The part of the segment whose audio is decoded and stored.
+
+    Without ``window_s`` it is the segment (None: the whole track). When the segment is
+    longer than the encoder's window ``window_s`` plus a margin of ``AUDIO_MARGIN_S``
+    on each side, only its centre ``window_s + 2 * AUDIO_MARGIN_S`` seconds are kept. The
+    encoder centre-crops the stored track, so it sees the same middle ``window_s``
+    seconds, and a 3-hour video stores about 12 s of audio instead of 3 hours.
+    """
+    if not window_s:
+        return segment
+    start, end = segment_span(info, segment)
+    if segment is None or segment[1] is None:  # to the end of the file: the audio may outlast the video
+        end = info.duration_s or end
+    if end is None or end - start <= window_s + 2 * AUDIO_MARGIN_S:
+        return segment
+    middle, half = (start + end) / 2, window_s / 2 + AUDIO_MARGIN_S
+    return middle - half, middle + half
+
+
 def frame_times(info: MediaInfo, n_frames: int = 1, segment: tuple | None = None) -> list[float]:
     """Seek positions (seconds from the file's start) of the ``n_frames`` frames."""
     return _spaced(info, n_frames, segment, 0.5 * (info.frame_duration_s or 0.0))

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import polars as pl
+
+from avgzsl.data.store import host_tag
 
 from pipelines.cli import main
 from tests.helpers.predict import published_predictor
@@ -81,3 +84,30 @@ def test_models_that_cannot_classify_these_videos_are_clear_errors(state_home, t
     assert "0 predicted, 2 failed" in capsys.readouterr().out
     gone, broken = pl.read_parquet(out)["error"]
     assert "no such file" in gone and "moov atom not found" in broken
+
+
+def test_a_trickling_server_costs_one_error_row_and_its_partial_file(state_home, trained_demo, tmp_path, capsys):
+    """Issue 21: a URL announcing 2 GB at 1 KB/s, a 404 and a good file: every input gets its row, `--out` is written,
+    no partial download is left, and a dead run's partial download is swept at the next start."""
+    from avgzsl.media.store import MediaStore
+    from tests.helpers.media import MediaServer, temp_files
+
+    video = trained_demo.test_videos()[0]
+    media = state_home.predict_dir / "media"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = MediaStore(media).video_path("old", ".mp4")
+    left.parent.mkdir(parents=True, exist_ok=True)
+    stale = left.with_name(f".old.tmp-{dead.pid}-{host_tag()}-0123456789ab.mp4")
+    stale.write_bytes(b"partial")
+    out = tmp_path / "p.parquet"
+    with MediaServer({"good": (video.read_bytes(), "video/mp4")}) as server:
+        code = main(["--home", str(state_home.home), "predict", server.url("/trickle.mp4"),
+                     server.url("/missing.mp4"), str(video), "--classes", *trained_demo.test_classes(),
+                     "--model", str(trained_demo.run), "--weights", "random", "--out", str(out),
+                     "--stall-speed", "10000", "--stall-time", "1", "--max-download-mb", "4000", "--json"])
+    assert code == 0 and last_json(capsys)["predicted"] == 1
+    rows = pl.read_parquet(out).group_by("video_id", maintain_order=True).first()
+    errors = dict(zip(rows["video_id"], rows["error"]))
+    assert "too slow" in errors["trickle"] and "HTTP 404" in errors["missing"] and errors[video.stem] is None
+    assert temp_files(media) == []

@@ -161,6 +161,7 @@ class MediaServer:
     /truncated.mp4          Content-Length larger than the bytes sent (always)
     /page.mp4               200 text/html
     /sniff.mp4              200 application/octet-stream whose body is HTML
+    /trickle.mp4            announces 2 GB, sends the start of the good file, then 1 KB/s until the client leaves
     """
 
     def __init__(self, files: dict[str, tuple[bytes, str]], slow_s: float = 0.4):
@@ -183,6 +184,20 @@ class MediaServer:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
+
+            def _trickle(self, good, gtype):
+                self.send_response(200)
+                self.send_header("Content-Type", gtype)
+                self.send_header("Content-Length", str(2_000_000_000))
+                self.end_headers()
+                try:
+                    self.wfile.write(good[:4096])
+                    for _ in range(600):
+                        self.wfile.flush()
+                        time.sleep(1.0)
+                        self.wfile.write(b"\0" * 1024)
+                except OSError:  # the client gave up
+                    pass
 
             def do_HEAD(self):
                 self.do_GET()
@@ -209,6 +224,8 @@ class MediaServer:
                     return self._send(200, good[: len(good) // 2], gtype, length=len(good))
                 if path == "/page.mp4":
                     return self._send(200, b"<html><body>consent</body></html>", "text/html; charset=utf-8")
+                if path == "/trickle.mp4":
+                    return self._trickle(good, gtype)
                 if path == "/sniff.mp4":
                     return self._send(200, b"<!DOCTYPE html><html>blocked</html>", "application/octet-stream")
                 return self._send(404, b"not found", "text/plain")

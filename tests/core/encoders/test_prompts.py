@@ -103,3 +103,18 @@ def test_class_text_embeddings_mean_of_normalised_prompts():
 def test_class_text_embeddings_optional_half():
     clip_text, clap_text = class_text_embeddings(["owl"], "custom", _HashTextEncoder(4), None)
     assert clip_text.shape == (1, 4) and clap_text is None
+
+
+def test_many_class_names_are_encoded_in_batches_with_progress():
+    from avgzsl.progress import reporting
+
+    names = [f"class {i}" for i in range(250)]
+    events: list[dict] = []
+    vis = _HashTextEncoder(4)
+    with reporting(events.append):
+        class_text_embeddings(names, "custom", vis, None, batch_size=256)
+    per_class = len(visual_prompts("custom", "x"))
+    assert vis.calls and max(vis.calls) <= 256 and sum(vis.calls) == 250 * per_class
+    done = [e["done"] for e in events if e["kind"] == "class_text"]
+    assert len(done) == len(vis.calls) > 1 and done == sorted(done) and done[-1] == 250
+    assert {(e["tower"], e["total"]) for e in events} == {("CLIP", 250)}

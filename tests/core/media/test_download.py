@@ -7,7 +7,7 @@ import os
 import pytest
 
 from avgzsl.media import download as dl
-from avgzsl.media.download import Permanent, Source, download_sources, looks_like_text, youtube_url
+from avgzsl.media.download import Bounds, Permanent, Source, download_sources, looks_like_text, youtube_url
 from avgzsl.media.ledger import read_ledger
 from avgzsl.media.probe import probe
 from avgzsl.media.store import MediaStore
@@ -70,6 +70,19 @@ def test_timeout_is_transient_then_fails(server, tmp_path):
     (r,) = download_sources([Source("s", server.url("/slow.mp4"))], store, retries=1, backoff_s=0.01, timeout_s=0.1)
     assert r.status == "failed" and "timed out" in r.reason and r.attempts == 2
     assert temp_files(store.root) == [] and store.find_videos("s") == []
+
+
+def test_a_trickling_server_ends_at_each_bound(server, tmp_path):
+    """2 GB announced, 1 KB/s sent: the stall speed, the size cap and the deadline each end it, with no temp left."""
+    store, url = MediaStore(tmp_path), server.url("/trickle.mp4")
+    cases = {"too slow: ": Bounds(stall_speed=10_000, stall_time_s=1.0, max_download_mb=None),
+             "announces 2000 MB, over the 1024 MB cap (max_download_mb)": Bounds(),
+             "deadline (1.5 s, deadline_s)": Bounds(stall_speed=0, max_download_mb=None, deadline_s=1.5)}
+    for reason, bounds in cases.items():
+        (r,) = download_sources([Source("t", url)], store, bounds=bounds, **FAST)
+        assert r.status == "failed" and reason in r.reason and r.attempts == 1, r.reason
+        assert temp_files(store.root) == [] and store.find_videos("t") == []
+    assert server.hits["/trickle.mp4"] == 3
 
 
 def test_file_urls(media_corpus, tmp_path):
