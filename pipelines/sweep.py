@@ -162,8 +162,9 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
     try:
         _execute(str(layout.home), todo, tags, parallel, training, assets, variant_digests, finished)
     except BaseException as stopped:  # Ctrl-C / SIGTERM (or a bug): record what ended, close the rest as canceled
-        with contextlib.suppress(Exception):
-            recovery.reap(instance, str(layout.home))  # the runs of workers killed after the grace period
+        with contextlib.suppress(Exception):  # the runs of workers killed after the grace period, their MLflow runs
+            recovery.reap(instance, str(layout.home))
+            mlflow.close_dead_runs([run.run_id for run in instance.get_runs(dg.RunsFilter(tags=tags))])
         _close(instance, graph, keys, record.backfill_id, mlflow, outcome, todo, finished,
                "KILLED" if isinstance(stopped, KeyboardInterrupt) else "FAILED")
         raise
