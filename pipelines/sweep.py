@@ -233,7 +233,7 @@ def _execute(home: str, todo: list[RunSpec], tags: dict, parallel: int, training
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Start nothing new; interrupt the running variants, and kill the workers still alive after GRACE_S."""
-    workers = list(pool._processes.values())  # noqa: SLF001 (no public accessor; stable since 3.2)
+    workers = list((pool._processes or {}).values())  # no public accessor (stable since Python 3.2)
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
         if worker.is_alive():
