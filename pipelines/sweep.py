@@ -12,21 +12,23 @@ A sweep's processes live and die with it:
   :func:`avgzsl.coordination.claim`): a second sweep over the same variant waits for
   the holder and then reuses its result, so no variant is trained twice at once;
 * pool workers die with the sweep, however it ends (``kill -9`` included:
-  :func:`avgzsl.coordination.die_with_parent`); they ignore the terminal's Ctrl-C;
+  :func:`avgzsl.coordination.die_with_parent`), and it is the sweep that stops them;
 * on Ctrl-C or SIGTERM the sweep starts nothing new, interrupts its running variants
-  (killed after :data:`GRACE_S`), closes its backfill as canceled and its MLflow
-  parent run as KILLED, and the command exits with status 130.
+  (their workers are killed once the runs recorded their end, at most :data:`GRACE_S`),
+  closes its backfill as canceled and its MLflow parent run as KILLED, and the command
+  exits with status 130.
 """
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -221,7 +223,7 @@ def _execute(home: str, todo: list[RunSpec], tags: dict, parallel: int, training
                 finished[futures[future]] = future.result()
         except BaseException:
             stop.set()
-            _stop(pool)
+            _stop(pool, futures)
             for future, variant in futures.items():
                 if future.done() and not future.cancelled() and variant not in finished:
                     error = future.exception()
@@ -231,35 +233,41 @@ def _execute(home: str, todo: list[RunSpec], tags: dict, parallel: int, training
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Start nothing new; interrupt the running variants, and kill the workers still alive after GRACE_S."""
+def _stop(pool: ProcessPoolExecutor, futures) -> None:
+    """Start nothing new; interrupt the running variants and, once they recorded their end (at most
+    GRACE_S), kill the workers (a worker's own exit is slow and has nothing left to do)."""
     workers = list((pool._processes or {}).values())  # no public accessor (stable since Python 3.2)
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
         if worker.is_alive():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker.pid, signal.SIGINT)
-    deadline = time.monotonic() + GRACE_S
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
+    wait(futures, timeout=GRACE_S)
     for worker in workers:
         if worker.is_alive():
             worker.kill()
-            worker.join()
+        worker.join()
 
 
 class _forwarding:
-    """Drain a queue of progress events into this process's sinks while the block runs."""
+    """Drain a queue of progress events into this process's sinks while the block runs.
+
+    Nothing is put from this side (an end marker could wait forever for the queue's lock
+    held by a killed worker): the drain stops at the first empty poll after the block.
+    """
 
     def __init__(self, events):
-        self.events = events
+        self.events, self.done = events, threading.Event()
         self.thread = threading.Thread(target=self._drain, daemon=True)
 
     def _drain(self) -> None:
         while True:
-            event = self.events.get()
-            if event is None:
-                return
+            try:
+                event = self.events.get(timeout=0.2)
+            except queue.Empty:
+                if self.done.is_set():
+                    return
+                continue
             emit(event.pop("kind"), **event)
 
     def __enter__(self):
@@ -267,6 +275,6 @@ class _forwarding:
         return self.events
 
     def __exit__(self, *exc):
-        self.events.put(None)
+        self.done.set()
         self.thread.join(timeout=10)
         return False
