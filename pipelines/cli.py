@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         layout.activate()
         summary = _dispatch(layout, args, term)
     except KeyboardInterrupt:
-        term.error("interrupted")
+        term.error("interrupted (finished work is kept: the same command again goes on from there)")
         return 130
     except RunFailed as error:
         return _fail(term, f"{error} (Dagster run {error.run_id})", verbosity, logged=True)

@@ -89,16 +89,16 @@ def trainings(home) -> collections.Counter:
 
 def test_kill_9_leaves_no_worker_and_the_rerun_trains_each_variant_once(tmp_path, tiny_authors_root):
     home, out = tmp_path / "state", tmp_path / "out"
-    first = start(sweep(home, tiny_authors_root, out, "1..3", 2))
+    first = start(sweep(home, tiny_authors_root, out, "1..2", 2))
     family = wait_training(home, first, 2)
     assert len(family) >= 3  # the sweep and its two workers at least
     first.kill()
     first.communicate()
     assert left_alive(family) == []  # workers, and whatever helper processes they had
 
-    again = finish(sweep(home, tiny_authors_root, out, "1..3", 2))
-    assert (again["trained"], again["skipped"], again["failed"]) == (3, 0, 0)  # none had finished
-    assert sorted(trainings(home).values()) == [1, 1, 1]
+    again = finish(sweep(home, tiny_authors_root, out, "1..2", 2))
+    assert (again["trained"], again["skipped"], again["failed"]) == (2, 0, 0)  # none had finished
+    assert sorted(trainings(home).values()) == [1, 1]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
