@@ -7,14 +7,23 @@
 * A *process token* (``host:pid:start time``) names the process that owns a run;
   :func:`token_alive` says whether that very process still runs (a reused pid has
   another start time), so a run whose process is gone can be marked failed.
+* A *claim* (:func:`claim`) is a file lock that names its holder (its token is written
+  into the file), for work that one process of several does while the others wait: a
+  sweep's variant is claimed before it is trained.
+* :func:`die_with_parent` asks the kernel to kill this process when its parent ends
+  (``prctl(PR_SET_PDEATHSIG)``, Linux), so helpers never outlive a killed command.
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
+import signal
 import socket
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # Start times are read with a resolution of 1/CLK_TCK s from a boot time in whole seconds.
@@ -32,6 +41,64 @@ def file_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextlib.contextmanager
+def claim(path: Path, waiting: Callable[[str], None] | None = None, poll_s: float = 0.2) -> Iterator[bool]:
+    """Hold ``path``'s lock with this process's token in it; yields whether another holder was waited for.
+
+    While another process holds it, ``waiting(its token)`` is called at every poll (it may
+    raise to give up).  The kernel drops the lock when its holder dies.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    waited = False
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = True
+                if waiting is not None:
+                    waiting(os.pread(fd, 200, 0).decode("utf-8", "replace").strip())
+                time.sleep(poll_s)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, process_token().encode(), 0)
+        yield waited
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+DIES_WITH_PARENT = _PRCTL is not None  # whether :func:`die_with_parent` works here
+
+
+def die_with_parent(parent: int) -> bool:
+    """In a child of ``parent``: be killed (SIGKILL) when the parent's thread that started it ends.
+
+    Exits at once when the parent is already gone.  False where unsupported (not Linux).
+    Safe between ``fork`` and ``exec`` (no imports, no allocations beyond ctypes' own).
+    """
+    if _PRCTL is None:
+        return False
+    _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    return True
 
 
 def _boot_time() -> float | None:

@@ -98,7 +98,8 @@ class StateLayout:
         return self.home / "predictions" / safe_name(dataset)
 
     def lock_file(self, name: str) -> Path:
-        """The lock of one first-time initialisation (``dagster``, ``mlflow``); see :func:`file_lock`."""
+        """The lock of one first-time initialisation (``dagster``, ``mlflow``; :func:`file_lock`) or of a claimed
+        variant (``variant-<dataset>-<variant>``; :func:`avgzsl.coordination.claim`)."""
         return self.home / "locks" / f"{name}.lock"
 
     def prepare(self) -> "StateLayout":

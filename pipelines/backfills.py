@@ -4,8 +4,8 @@ The CLI executes a sweep's runs itself (a bounded process pool, see :mod:`pipeli
 so the record is created with every partition already *requested*: a running daemon
 (``dagster dev``) then only tracks it (marking partitions materialized or failed from
 the runs tagged with the backfill id) and never launches a run of its own.  Without a
-daemon the CLI closes the record itself.  A backfill left open by a killed sweep is
-closed as canceled by the next sweep.
+daemon the CLI closes the record itself, as canceled when the sweep was stopped (Ctrl-C,
+SIGTERM).  A backfill left open by a killed sweep is closed as canceled by the next sweep.
 
 This uses Dagster's backfill records directly (``dagster._core``, checked with 1.13).
 """
@@ -46,8 +46,9 @@ def run_tags(backfill: PartitionBackfill) -> dict[str, str]:
 
 
 def close_backfill(instance: dg.DagsterInstance, asset_graph, backfill_id: str, assets: list[dg.AssetKey],
-                   succeeded: Iterable[str], failed: Iterable[str]) -> None:
-    """Record which partitions materialized and which failed, and end the backfill (unless a daemon did)."""
+                   succeeded: Iterable[str], failed: Iterable[str], canceled: bool = False) -> None:
+    """Record which partitions materialized and which failed, and end the backfill (unless a daemon did);
+    ``canceled``: the sweep was stopped before every partition ended."""
     backfill = instance.get_backfill(backfill_id)
     if backfill is None or backfill.status != BulkActionStatus.REQUESTED:
         return
@@ -59,7 +60,8 @@ def close_backfill(instance: dg.DagsterInstance, asset_graph, backfill_id: str, 
 
     data = backfill.asset_backfill_data._replace(materialized_subset=subset(succeeded),
                                                   failed_and_downstream_subset=subset(failed))
-    status = BulkActionStatus.COMPLETED_FAILED if failed else BulkActionStatus.COMPLETED_SUCCESS
+    status = (BulkActionStatus.CANCELED if canceled else
+              BulkActionStatus.COMPLETED_FAILED if failed else BulkActionStatus.COMPLETED_SUCCESS)
     instance.update_backfill(backfill.with_asset_backfill_data(data, instance, asset_graph)
                              .with_status(status).with_end_timestamp(time.time()))
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -239,13 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     verbosity = VERBOSE if getattr(args, "verbose", False) else QUIET if getattr(args, "quiet", False) else NORMAL
     layout = StateLayout.resolve(args.home)
     term = Terminal(layout.home / "logs" / "avgzsl.log", verbosity, plain=getattr(args, "json", False))
+    stop_on_sigterm = _sigterm_as_interrupt()
     try:
         _check_options(args)
         if args.command != "doctor":  # the doctor must not need a sound instance
             open_state(layout)
         summary = _dispatch(layout, args, term)
     except KeyboardInterrupt:
-        term.error("interrupted")
+        term.error("interrupted (finished work is kept: the same command again goes on from there)")
         return 130
     except RunFailed as error:
         failure = state_error(error, layout)  # a damaged or read-only database
@@ -266,8 +269,23 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(term, str(failure), verbosity)
         return _fail(term, f"{type(error).__name__}: {error} (an internal error; please report it)", verbosity,
                      logged=True)
+    finally:
+        stop_on_sigterm()
     summary.show(term, getattr(args, "json", False))
     return summary.code
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM stops a command as Ctrl-C does (status 130, docs/operating.md); the restoring function."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.default_int_handler)):
+        return lambda: None  # not ours to change
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(term: Terminal, message: str, verbosity: int, logged: bool = False) -> int:

@@ -5,29 +5,59 @@ Variants whose run folder is current (evaluated on the same feature tables) are
 skipped, so an interrupted sweep resumes and a grown one trains only what is new.
 Runs execute in a pool of ``parallel`` processes (in this process when 1), each with
 ``threads`` torch threads; their progress events travel back over a queue.
+
+A sweep's processes live and die with it:
+
+* a variant is *claimed* before it is trained (a lock in the state folder,
+  :func:`avgzsl.coordination.claim`): a second sweep over the same variant waits for
+  the holder and then reuses its result, so no variant is trained twice at once;
+* pool workers die with the sweep, however it ends (``kill -9`` included:
+  :func:`avgzsl.coordination.die_with_parent`), and it is the sweep that stops them;
+* on Ctrl-C or SIGTERM the sweep starts nothing new, interrupts its running variants
+  (their workers are killed once the runs recorded their end, at most :data:`GRACE_S`),
+  closes its backfill as canceled and its MLflow parent run as KILLED, and the command
+  exits with status 130.
 """
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import queue
+import signal
 import threading
+import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import dagster as dg
 
 from assets import RUN_STAGES, asset_names
 from assets.partitions import run_partition_key
+from avgzsl.coordination import claim, die_with_parent
 from avgzsl.errors import RunFailed
 from avgzsl.experiments.runs import feature_tables, inputs_digest, is_current
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import StateLayout
 from avgzsl.progress import emit, reporting
-from pipelines import backfills
+from pipelines import backfills, recovery
 from pipelines.jobs import train_variant
 from pipelines.launch import asset_graph, ensure_partitions, execute, instance as dagster_instance
 from resources.mlflow import PARENT_TAG, MlflowResource
+
+GRACE_S = 10.0  # after Ctrl-C / SIGTERM: how long running variants get to record their end before being killed
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"
+_WORKER: dict = {"stop": None, "events": None}  # a pool worker's channels to its sweep
+
+
+class Finished(NamedTuple):
+    """How one variant's run ended: its error (None: it succeeded), its Dagster run id, and whether
+    another sweep trained it meanwhile (``reused``: its result is used, nothing was trained here)."""
+    error: str | None
+    run_id: str | None
+    reused: bool = False
 
 
 @dataclass
@@ -40,21 +70,55 @@ class SweepOutcome:
     mlflow_parent_run_id: str | None = None
 
 
+def _start_worker(parent: int, events, stop) -> None:
+    """A pool worker's start: die with the sweep, leave Ctrl-C to it, keep its channels."""
+    die_with_parent(parent)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # the sweep stops its workers; a run in progress is
+        signal.signal(signum, signal.SIG_IGN)      # still interrupted (Dagster handles SIGINT while it runs)
+    _WORKER.update(events=events, stop=stop)
+
+
+def _stopping() -> bool:
+    return _WORKER["stop"] is not None and _WORKER["stop"].is_set()
+
+
 def _train(layout: StateLayout, spec: RunSpec, tags: dict, training: dict, assets: list[str],
-           events=None) -> tuple[str | None, str | None]:
-    """One variant's run: (error or None, Dagster run id).  Runs in a pool worker or in this process."""
+           digest: str | None = None) -> Finished:
+    """One variant's run, once claimed.  Runs in a pool worker or in this process.
+
+    ``digest``: the inputs' digest; a variant another sweep made current while this one
+    waited for its claim is not trained again (``reused``).
+    """
+    events = _WORKER["events"]
     with reporting(events.put) if events is not None else contextlib.nullcontext():
-        emit("run_started", dataset=spec.dataset, variant=spec.variant)
-        error, run_id = None, None
-        try:
-            run_id = execute(layout, train_variant, {"resources": {"training": {"config": training}}},
-                             partition_key=run_partition_key(spec), assets=assets, tags=tags).run_id
-        except RunFailed as failed:
-            error, run_id = str(failed), failed.run_id
-        except Exception as failed:  # a worker must report, never die silently
-            error = f"{type(failed).__name__}: {failed}\n{traceback.format_exc(limit=3)}"
-        emit("run_finished", dataset=spec.dataset, variant=spec.variant, run_id=run_id, error=error)
-        return error, run_id
+        if _stopping():
+            return Finished(INTERRUPTED, None)
+        said = []
+
+        def waiting(holder: str) -> None:
+            if _stopping():
+                raise KeyboardInterrupt
+            if not said:
+                said.append(holder)
+                pid = holder.split(":")[-2] if holder.count(":") >= 2 else "?"
+                emit("stage", name=f"wait for {spec.variant}",
+                     detail=f"another sweep (process {pid}) is training it; its result is used when it is done")
+
+        with claim(layout.lock_file(f"variant-{spec.dataset}-{spec.variant}"), waiting):
+            if digest is not None and is_current(layout.run(spec.dataset, spec.variant), digest):
+                emit("run_skipped", dataset=spec.dataset, variant=spec.variant)
+                return Finished(None, None, reused=True)
+            emit("run_started", dataset=spec.dataset, variant=spec.variant)
+            error, run_id = None, None
+            try:
+                run_id = execute(layout, train_variant, {"resources": {"training": {"config": training}}},
+                                 partition_key=run_partition_key(spec), assets=assets, tags=tags).run_id
+            except RunFailed as failed:
+                error, run_id = str(failed), failed.run_id
+            except Exception as failed:  # a worker must report, never die silently
+                error = f"{type(failed).__name__}: {failed}\n{traceback.format_exc(limit=3)}"
+            emit("run_finished", dataset=spec.dataset, variant=spec.variant, run_id=run_id, error=error)
+            return Finished(error, run_id)
 
 
 def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, parallel: int, title: str,
@@ -66,12 +130,15 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
     assets = assets or asset_names(*RUN_STAGES)
     outcome = SweepOutcome()
     todo = []
+    evaluated = "gzsl_evaluation" in assets
     digests: dict[str, str] = {}
+    variant_digests: dict[str, str | None] = {}  # what makes a variant current (None: never, train only)
     for spec in specs:
         tables = feature_tables(layout, spec)
         key = str(tables[0])
         digests.setdefault(key, inputs_digest(tables))
-        if "gzsl_evaluation" in assets and is_current(layout.run(spec.dataset, spec.variant), digests[key]):
+        variant_digests[spec.variant] = digests[key] if evaluated else None
+        if evaluated and is_current(layout.run(spec.dataset, spec.variant), digests[key]):
             outcome.skipped.append(spec.variant)
             emit("run_skipped", dataset=spec.dataset, variant=spec.variant)
         else:
@@ -91,48 +158,114 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
         outcome.mlflow_parent_run_id = mlflow.start_parent(datasets[0], title, {"variants": len(specs)})
     tags = {**backfills.run_tags(record), **({PARENT_TAG: outcome.mlflow_parent_run_id}
                                               if outcome.mlflow_parent_run_id else {})}
-    finished = _execute(layout, todo, tags, parallel, training, assets)
-    for spec in todo:
-        error, run_id = finished[spec.variant]
-        if run_id:
-            outcome.run_ids[spec.variant] = run_id
-        if error:
-            outcome.failed[spec.variant] = error
-        else:
-            outcome.trained.append(spec.variant)
-    backfills.close_backfill(instance, graph, record.backfill_id, keys,
-                             [run_partition_key(s) for s in todo if s.variant not in outcome.failed],
-                             [run_partition_key(s) for s in todo if s.variant in outcome.failed])
-    if outcome.mlflow_parent_run_id:
-        mlflow.end_parent(outcome.mlflow_parent_run_id, {"trained": len(outcome.trained),
-                                                          "failed": len(outcome.failed)}, bool(outcome.failed))
+    finished: dict[str, Finished] = {}
+    try:
+        _execute(layout, todo, tags, parallel, training, assets, variant_digests, finished)
+    except BaseException as stopped:  # Ctrl-C / SIGTERM (or a bug): record what ended, close the rest as canceled
+        with contextlib.suppress(Exception):  # the runs of workers killed after the grace period, their MLflow runs
+            recovery.reap(instance, str(layout.home))
+            mlflow.close_dead_runs([run.run_id for run in instance.get_runs(dg.RunsFilter(tags=tags))])
+        _close(instance, graph, keys, record.backfill_id, mlflow, outcome, todo, finished,
+               "KILLED" if isinstance(stopped, KeyboardInterrupt) else "FAILED")
+        raise
+    _close(instance, graph, keys, record.backfill_id, mlflow, outcome, todo, finished, None)
     return outcome
 
 
-def _execute(layout: StateLayout, todo: list[RunSpec], tags: dict, parallel: int, training: dict,
-             assets: list[str]) -> dict[str, tuple[str | None, str | None]]:
-    """Run every spec, ``parallel`` at a time; variant → (error or None, Dagster run id)."""
+def _close(instance, graph, keys, backfill_id: str, mlflow: MlflowResource, outcome: SweepOutcome,
+           todo: list[RunSpec], finished: dict[str, Finished], stopped: str | None) -> None:
+    """Fill ``outcome`` from the variants that ended; close the backfill and the MLflow parent run
+    (``stopped``: the parent's status when the sweep was stopped before every variant ended)."""
+    for spec in todo:
+        if spec.variant not in finished:
+            continue
+        end = finished[spec.variant]
+        if end.run_id:
+            outcome.run_ids[spec.variant] = end.run_id
+        if end.error:
+            outcome.failed[spec.variant] = end.error
+        else:
+            (outcome.skipped if end.reused else outcome.trained).append(spec.variant)
+    backfills.close_backfill(instance, graph, backfill_id, keys,
+                             [run_partition_key(s) for s in todo if s.variant in finished
+                              and s.variant not in outcome.failed],
+                             [run_partition_key(s) for s in todo if s.variant in outcome.failed],
+                             canceled=stopped is not None)
+    if outcome.mlflow_parent_run_id:
+        mlflow.end_parent(outcome.mlflow_parent_run_id, {"trained": len(outcome.trained),
+                                                          "failed": len(outcome.failed)},
+                          stopped or ("FAILED" if outcome.failed else "FINISHED"))
+
+
+def _execute(layout: StateLayout, todo: list[RunSpec], tags: dict, parallel: int, training: dict, assets: list[str],
+             digests: dict[str, str | None], finished: dict[str, Finished]) -> None:
+    """Run every spec, ``parallel`` at a time, into ``finished`` (variant → how it ended) as they end."""
     if parallel <= 1 or len(todo) == 1:  # in this process: its events reach the sinks directly
-        return {spec.variant: _train(layout, spec, tags, training, assets) for spec in todo}
+        for spec in todo:
+            try:
+                finished[spec.variant] = _train(layout, spec, tags, training, assets, digests[spec.variant])
+            except KeyboardInterrupt:
+                finished[spec.variant] = Finished(INTERRUPTED, None)
+                raise
+        return
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, _forwarding(manager.Queue()) as events:
-        with ProcessPoolExecutor(max_workers=min(parallel, len(todo)), mp_context=context) as pool:
-            futures = {spec.variant: pool.submit(_train, layout, spec, tags, training, assets, events) for spec in todo}
-            return {variant: future.result() for variant, future in futures.items()}
+    stop = context.Event()
+    with _forwarding(context.Queue()) as events:
+        pool = ProcessPoolExecutor(max_workers=min(parallel, len(todo)), mp_context=context,
+                                   initializer=_start_worker, initargs=(os.getpid(), events, stop))
+        futures = {}
+        try:
+            futures = {pool.submit(_train, layout, spec, tags, training, assets, digests[spec.variant]): spec.variant
+                       for spec in todo}
+            for future in as_completed(futures):
+                finished[futures[future]] = future.result()
+        except BaseException:
+            stop.set()
+            _stop(pool, futures)
+            for future, variant in futures.items():
+                if future.done() and not future.cancelled() and variant not in finished:
+                    error = future.exception()
+                    finished[variant] = future.result() if error is None else Finished(INTERRUPTED, None)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop(pool: ProcessPoolExecutor, futures) -> None:
+    """Start nothing new; interrupt the running variants and, once they recorded their end (at most
+    GRACE_S), kill the workers (a worker's own exit is slow and has nothing left to do)."""
+    workers = list((pool._processes or {}).values())  # no public accessor (stable since Python 3.2)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        if worker.is_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGINT)
+    wait(futures, timeout=GRACE_S)
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
 
 
 class _forwarding:
-    """Drain a queue of progress events into this process's sinks while the block runs."""
+    """Drain a queue of progress events into this process's sinks while the block runs.
+
+    Nothing is put from this side (an end marker could wait forever for the queue's lock
+    held by a killed worker): the drain stops at the first empty poll after the block.
+    """
 
     def __init__(self, events):
-        self.events = events
+        self.events, self.done = events, threading.Event()
         self.thread = threading.Thread(target=self._drain, daemon=True)
 
     def _drain(self) -> None:
         while True:
-            event = self.events.get()
-            if event is None:
-                return
+            try:
+                event = self.events.get(timeout=0.2)
+            except queue.Empty:
+                if self.done.is_set():
+                    return
+                continue
             emit(event.pop("kind"), **event)
 
     def __enter__(self):
@@ -140,6 +273,6 @@ class _forwarding:
         return self.events
 
     def __exit__(self, *exc):
-        self.events.put(None)
+        self.done.set()
         self.thread.join(timeout=10)
         return False

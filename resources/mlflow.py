@@ -133,11 +133,12 @@ class MlflowResource(UsesState):
             client.log_param(run.info.run_id, key, value)
         return run.info.run_id
 
-    def end_parent(self, run_id: str, metrics: dict[str, float], failed: bool) -> None:
+    def end_parent(self, run_id: str, metrics: dict[str, float], status: str) -> None:
+        """Close a sweep's parent run: ``FINISHED``, ``FAILED`` (a variant failed) or ``KILLED`` (stopped)."""
         client = self.client().MlflowClient()
         for key, value in metrics.items():
             client.log_metric(run_id, key, float(value))
-        client.set_terminated(run_id, status="FAILED" if failed else "FINISHED")
+        client.set_terminated(run_id, status=status)
 
     def log_clipclap(self, predictor_dir: str, name: str):
         """Log a run's predictor folder as a pyfunc model that loads back as ClipClap and ranks class names.

@@ -12,40 +12,19 @@ Elsewhere (macOS, Windows) children are started plainly.
 """
 from __future__ import annotations
 
-import ctypes
+import functools
 import os
-import signal
 import subprocess
-import sys
 from typing import Callable
 
-PR_SET_PDEATHSIG = 1
-
-
-def _load_prctl():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
+from avgzsl import coordination
 
 
 def die_with_parent() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the child die with this process (None where unsupported)."""
-    if _PRCTL is None:
+    if not coordination.DIES_WITH_PARENT:
         return None
-    prctl, parent, kill = _PRCTL, os.getpid(), int(signal.SIGKILL)
-
-    def hook() -> None:  # runs in the child: no imports, no allocations beyond ctypes' own
-        prctl(PR_SET_PDEATHSIG, kill, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return hook
+    return functools.partial(coordination.die_with_parent, os.getpid())
 
 
 def run(argv: list[str], timeout: float | None = None, **kwargs) -> subprocess.CompletedProcess:
