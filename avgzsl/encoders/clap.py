@@ -17,7 +17,7 @@ import numpy as np
 from avgzsl.runtime import resolve_device
 
 from . import audio_io, clap_build, hf_offline
-from .base import EncoderError, EncoderInfo, check_weights_choice, chunks, spec_identity
+from .base import BatchedEncoder, EncoderError, EncoderInfo, check_weights_choice, chunks, spec_identity
 from .clap_config import DEFAULT_CLAP_CHECKPOINT, TEXT_MAX_LENGTH
 from .weights import drop_stale_buffers, load_into_model, load_state_dict
 
@@ -39,7 +39,7 @@ class AudioEncoderSpec:
     text_tokenizer: str = "hub"
 
 
-class AudioEncoder:
+class AudioEncoder(BatchedEncoder):
     """Wraps a laion_clap ``CLAP`` model. Outputs are float32, L2-normalised."""
 
     def __init__(self, model, model_cfg: dict, tokenizer, info: EncoderInfo, batch_size: int):
@@ -97,27 +97,15 @@ class AudioEncoder:
 
         For per-file failure records use :func:`avgzsl.encoders.batching.encode_audio_files`.
         """
-        from .batching import collect_or_raise, encode_audio_files
+        from .batching import encode_audio_files
 
-        return collect_or_raise(
-            encode_audio_files(self, paths, batch_size or self.batch_size, prefetch_workers),
-            len(paths), self.info.embed_dim,
-        )
+        return self._encode_files(encode_audio_files, paths, batch_size, prefetch_workers)
 
     # -- text -------------------------------------------------------------
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-
-        texts = list(texts)
-        out = [np.zeros((0, self.info.embed_dim), dtype=np.float32)]
-        for sl in chunks(len(texts), self.batch_size):
-            tokens = self.tokenizer(texts[sl], padding="max_length", truncation=True,
-                                    max_length=TEXT_MAX_LENGTH, return_tensors="pt")
-            with torch.inference_mode():
-                emb = self.model.get_text_embedding(dict(tokens))
-                emb = torch.nn.functional.normalize(emb.float(), dim=-1)
-            out.append(emb.cpu().numpy().astype(np.float32, copy=False))
-        return np.concatenate(out)
+    def _text_batch(self, texts: list[str]):
+        tokens = self.tokenizer(texts, padding="max_length", truncation=True, max_length=TEXT_MAX_LENGTH,
+                                return_tensors="pt")
+        return self.model.get_text_embedding(dict(tokens))
 
 
 def _validate(spec: AudioEncoderSpec) -> None:
