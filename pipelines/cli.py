@@ -16,13 +16,13 @@ from avgzsl.errors import OptionError, RunFailed, UserError, state_failure
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.experiments.sweep import Sweep
 from avgzsl.layout import StateLayout
-from avgzsl.names import BENCHMARKS, MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES, WEIGHTS
+from avgzsl.names import (BENCHMARKS, MODALITIES, MODALITY_ALIASES, PIPELINE_STAGES, RUN_STAGES, TEXT_LOOKUPS,
+                          TEXT_SOURCES, WEIGHTS)
 from avgzsl.progress import reporting
 from avgzsl.runtime import Execution
 from pipelines import predict_cli, summaries
 from pipelines.terminal import NORMAL, QUIET, VERBOSE, Terminal
 
-STAGE_CHOICES = ("download", "split", "features", "embeddings", "train", "evaluate")
 # Library chatter a user cannot act on, off before anything is imported.
 QUIET_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
              "TRANSFORMERS_VERBOSITY": "error", "TQDM_DISABLE": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _training_args(demo)
     run = sub.add_parser("run", help="the video DAG for a benchmark or a custom dataset folder")
     run.add_argument("dataset", help="ucf | activitynet | vggsound | a custom dataset folder (with dataset.yaml)")
-    run.add_argument("--until", choices=STAGE_CHOICES, default="evaluate")
+    run.add_argument("--until", choices=PIPELINE_STAGES, default="evaluate")
     run.add_argument("--weights", choices=WEIGHTS, default=None,
                      help="encoder weights (default: pretrained); random for tests and the offline demo")
     run.add_argument("--shards", default=None, help="shard numbers 'a..b' (inclusive) or 'a'; default: all")
@@ -179,7 +179,7 @@ def _run(layout: StateLayout, args: argparse.Namespace, term: Terminal, dataset:
     train = {**_settings(args), "modality": args.modality, "text": args.text, "text_lookup": args.text_lookup,
              "seed": args.seed}
     name = load_dataset_spec(dataset).name
-    spec = RunSpec(dataset=name, features="extracted", **train) if args.until in ("train", "evaluate") else None
+    spec = RunSpec(dataset=name, features="extracted", **train) if args.until in RUN_STAGES else None
     execution, out_dir = _execution(args), _report_dir(args.report_dir)
     with term.captured(), reporting(term.event):
         from pipelines.commands import run_pipeline

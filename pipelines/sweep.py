@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from assets import RUN_STAGES, asset_names
+from assets import asset_names
 from assets.partitions import run_partition_key
 from avgzsl.errors import RunFailed
 from avgzsl.experiments.runs import feature_tables, inputs_digest, is_current
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import StateLayout
+from avgzsl.names import RUN_STAGES
 from avgzsl.progress import emit, reporting
 from pipelines import backfills
 from pipelines.jobs import train_variant
@@ -65,6 +66,7 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
     ``training``: the training resource's config for every run (``threads``, ``device``).
     """
     assets = assets or asset_names(*RUN_STAGES)
+    evaluate = set(asset_names("evaluate")) <= set(assets)  # training alone is always redone
     outcome = SweepOutcome()
     todo = []
     digests: dict[str, str] = {}
@@ -72,7 +74,7 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
         tables = feature_tables(layout, spec)
         key = str(tables[0])
         digests.setdefault(key, inputs_digest(tables))
-        if "gzsl_evaluation" in assets and is_current(layout.run(spec.dataset, spec.variant), digests[key]):
+        if evaluate and is_current(layout.run(spec.dataset, spec.variant), digests[key]):
             outcome.skipped.append(spec.variant)
             emit("run_skipped", dataset=spec.dataset, variant=spec.variant)
         else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -105,44 +105,6 @@ def chunks(n: int, size: int):
         raise EncoderError(f"batch_size must be positive, got {size}.")
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
-
-
-class BatchedEncoder:
-    """What the CLIP and CLAP encoders share: batched, L2-normalised float32 outputs of text and of files.
-
-    A subclass has ``info``, ``batch_size`` and ``tokenizer`` and says how one batch of
-    texts becomes embeddings (:meth:`_text_batch`, unnormalised torch tensor).
-    """
-
-    info: EncoderInfo
-    batch_size: int
-
-    def _embed_batches(self, n: int, embed: Callable[[slice], "object"]) -> np.ndarray:
-        """``embed(rows)`` (a torch tensor) over ``range(n)`` in batches, normalised, as one ``(n, D)`` array."""
-        import torch
-
-        out = [np.zeros((0, self.info.embed_dim), dtype=np.float32)]
-        for rows in chunks(n, self.batch_size):
-            with torch.inference_mode():
-                feats = torch.nn.functional.normalize(embed(rows).float(), dim=-1)
-            out.append(feats.cpu().numpy().astype(np.float32, copy=False))
-        return np.concatenate(out)
-
-    def _text_batch(self, texts: list[str]):
-        raise NotImplementedError
-
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts (class prompts), ``batch_size`` at a time."""
-        texts = list(texts)
-        return self._embed_batches(len(texts), lambda rows: self._text_batch(texts[rows]))
-
-    def _encode_files(self, stream: Callable, paths: Sequence, batch_size: int | None,
-                      prefetch_workers: int) -> np.ndarray:
-        """Embed files through a streaming reader of :mod:`avgzsl.encoders.batching`; any unreadable file raises."""
-        from .batching import collect_or_raise
-
-        return collect_or_raise(stream(self, paths, batch_size or self.batch_size, prefetch_workers),
-                                len(paths), self.info.embed_dim)
 
 
 # Spec fields that may name a local file; its size and time stand for its contents.

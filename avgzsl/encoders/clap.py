@@ -17,7 +17,8 @@ import numpy as np
 from avgzsl.runtime import resolve_device
 
 from . import audio_io, clap_build, hf_offline
-from .base import BatchedEncoder, EncoderError, EncoderInfo, check_weights_choice, chunks, spec_identity
+from .base import EncoderError, EncoderInfo, check_weights_choice, chunks, spec_identity
+from .batching import BatchedEncoder, encode_audio_files
 from .clap_config import DEFAULT_CLAP_CHECKPOINT, TEXT_MAX_LENGTH
 from .weights import drop_stale_buffers, load_into_model, load_state_dict
 
@@ -97,8 +98,6 @@ class AudioEncoder(BatchedEncoder):
 
         For per-file failure records use :func:`avgzsl.encoders.batching.encode_audio_files`.
         """
-        from .batching import encode_audio_files
-
         return self._encode_files(encode_audio_files, paths, batch_size, prefetch_workers)
 
     # -- text -------------------------------------------------------------

@@ -21,7 +21,8 @@ import numpy as np
 from avgzsl.runtime import resolve_device
 
 from . import hf_offline
-from .base import BatchedEncoder, EncoderError, EncoderInfo, check_weights_choice, spec_identity
+from .base import EncoderError, EncoderInfo, check_weights_choice, spec_identity
+from .batching import BatchedEncoder, encode_image_files
 from .weights import drop_stale_buffers, load_into_model, load_state_dict
 
 DEFAULT_PRETRAINED_TAG = "openai"  # the paper used OpenAI CLIP ViT-B/32 (QuickGELU handled)
@@ -123,8 +124,6 @@ class VisualEncoder(BatchedEncoder):
 
         For per-file failure records use :func:`avgzsl.encoders.batching.encode_image_files`.
         """
-        from .batching import encode_image_files
-
         return self._encode_files(encode_image_files, paths, batch_size, prefetch_workers)
 
     def _text_batch(self, texts: list[str]):

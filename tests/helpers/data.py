@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from avgzsl.data.authors import FEATURES_SUBDIR
 
