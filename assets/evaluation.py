@@ -1,4 +1,4 @@
-"""Evaluation of a trained run (metrics.json, predictions.parquet, report.html), and the results tables."""
+"""Evaluation of a trained run (its report files: avgzsl.layout.ReportFiles), and the results tables."""
 
 import dagster as dg
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from avgzsl.errors import OptionError, RunFailed, UserError, state_failure
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.experiments.sweep import Sweep
-from avgzsl.layout import StateLayout
+from avgzsl.layout import ReportFiles, StateLayout
 from avgzsl.names import (BENCHMARKS, MODALITIES, MODALITY_ALIASES, PIPELINE_STAGES, RUN_STAGES, TEXT_LOOKUPS,
                           TEXT_SOURCES, WEIGHTS)
 from avgzsl.progress import reporting
@@ -38,7 +38,7 @@ def _output_args(p: argparse.ArgumentParser) -> None:
 
 def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_required: bool = True) -> None:
     p.add_argument("--report-dir", required=report_required, type=Path,
-                   help="where metrics.json, predictions.parquet, report.html (a sweep: results.*) go")
+                   help=f"where {', '.join(ReportFiles.NAMES)} (a sweep: results.*) go")
     if sweep:
         p.add_argument("--seeds", required=True, help="a range 'a..b' (inclusive), a list 'a,b,c' or one seed")
         p.add_argument("--modality", default="both", help=f"comma list of {', '.join(MODALITIES)} (video = visual)")

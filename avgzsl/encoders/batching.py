@@ -145,8 +145,9 @@ def collect_or_raise(stream: Iterator[BatchResult], n: int, embed_dim: int) -> n
 class BatchedEncoder:
     """What the CLIP and CLAP encoders share: batched, L2-normalised float32 outputs of text and of files.
 
-    A subclass has ``info``, ``batch_size`` and ``tokenizer`` and says how one batch of
-    texts becomes embeddings (:meth:`_text_batch`, unnormalised torch tensor).
+    A subclass has ``info``, ``batch_size`` and ``tokenizer``, says how one batch of texts
+    becomes embeddings (:meth:`_text_batch`, unnormalised torch tensor) and which reader
+    streams its files (:meth:`file_stream`).
     """
 
     info: "EncoderInfo"
@@ -171,9 +172,17 @@ class BatchedEncoder:
         texts = list(texts)
         return self._embed_batches(len(texts), lambda rows: self._text_batch(texts[rows]))
 
-    def _encode_files(self, stream: Callable, paths: Sequence, batch_size: int | None,
-                      prefetch_workers: int) -> np.ndarray:
-        """Embed files through a streaming reader of :mod:`avgzsl.encoders.batching`; any unreadable file raises."""
-        return collect_or_raise(stream(self, paths, batch_size or self.batch_size, prefetch_workers),
+    def file_stream(self, paths: Sequence[str | os.PathLike], batch_size: int | None = None,
+                    prefetch_workers: int = 1) -> Iterator[BatchResult]:
+        """Stream embeddings of this encoder's input files with per-file failure records."""
+        raise NotImplementedError
+
+    def encode_files(self, paths: Sequence[str | os.PathLike], batch_size: int | None = None,
+                     prefetch_workers: int = 1) -> np.ndarray:
+        """Embed input files (images for CLIP, mono WAVs for CLAP); any unreadable file raises :class:`EncoderError`.
+
+        For per-file failure records use :meth:`file_stream`.
+        """
+        return collect_or_raise(self.file_stream(paths, batch_size or self.batch_size, prefetch_workers),
                                 len(paths), self.info.embed_dim)
 

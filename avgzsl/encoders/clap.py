@@ -92,13 +92,8 @@ class AudioEncoder(BatchedEncoder):
             out.append(self.encode_prepared(np.stack([self.prepare(c) for c in clips[sl]])))
         return np.concatenate(out)
 
-    def encode_audio_from_paths(self, paths: Sequence[str | os.PathLike], batch_size: int | None = None,
-                                prefetch_workers: int = 1) -> np.ndarray:
-        """Embed WAV files; any unreadable file raises :class:`EncoderError`.
-
-        For per-file failure records use :func:`avgzsl.encoders.batching.encode_audio_files`.
-        """
-        return self._encode_files(encode_audio_files, paths, batch_size, prefetch_workers)
+    def file_stream(self, paths, batch_size=None, prefetch_workers=1):
+        return encode_audio_files(self, paths, batch_size, prefetch_workers)
 
     # -- text -------------------------------------------------------------
     def _text_batch(self, texts: list[str]):

@@ -118,13 +118,8 @@ class VisualEncoder(BatchedEncoder):
             x = torch.stack(list(items))
         return self.encode_images(x)
 
-    def encode_images_from_paths(self, paths: Sequence[str | os.PathLike], batch_size: int | None = None,
-                                 prefetch_workers: int = 1) -> np.ndarray:
-        """Embed image files; any unreadable file raises :class:`EncoderError`.
-
-        For per-file failure records use :func:`avgzsl.encoders.batching.encode_image_files`.
-        """
-        return self._encode_files(encode_image_files, paths, batch_size, prefetch_workers)
+    def file_stream(self, paths, batch_size=None, prefetch_workers=1):
+        return encode_image_files(self, paths, batch_size, prefetch_workers)
 
     def _text_batch(self, texts: list[str]):
         return self.model.encode_text(self.tokenizer(texts).to(self.device))

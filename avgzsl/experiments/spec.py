@@ -94,7 +94,7 @@ class RunSpec:
         return cls(dataset=dataset, **given)
 
     def settings(self) -> dict:
-        """Every setting (MLflow params, metrics.json, the results tables)."""
+        """Every setting (MLflow params, the run's metrics, the results tables)."""
         return asdict(self)
 
     def train_config(self, device: str = "cpu") -> TrainConfig:
