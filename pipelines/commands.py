@@ -28,7 +28,6 @@ from pipelines.run_config import encoder_resources
 from pipelines.sweep import run_sweep
 
 
-
 def import_published_features(dataset: str, features_root: Path, benchmark: str, split_folder: str) -> None:
     emit("stage", name="import the published features", detail=str(features_root))
     ensure_partitions("dataset", [dataset])
@@ -63,8 +62,8 @@ def train_and_report(layout: StateLayout, specs: list[RunSpec], out_dir: Path | 
         if len(specs) == 1:
             summary["report"] = str(outcomes[0].report.copy_to(out_dir).page)
         else:
-            for outcome in outcomes:
-                outcome.report.copy_to(out_dir / outcome.spec.variant)
+            for run in outcomes:
+                run.report.copy_to(out_dir / run.spec.variant)
         paths = write_results(out_dir, runs_table([o.row() for o in outcomes]), dataset)
         summary.update({name: str(path) for name, path in paths.items()})
     return summary
