@@ -1,4 +1,4 @@
-"""Evaluation of a trained run (metrics.json, predictions.parquet, report.html), and the results tables."""
+"""Evaluation of a trained run (its report files: avgzsl.layout.ReportFiles), and the results tables."""
 
 import dagster as dg
 
@@ -19,18 +19,18 @@ from resources import MlflowResource, StateResource, TrainingResource
 def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, layout = spec_of(context), state.layout()
-    files = layout.run(spec.dataset, spec.variant)
+    files, tables = layout.run(spec.dataset, spec.variant), feature_tables(layout, spec)
     summaries = {1: files.read_summary(1), 2: files.read_summary(2)}
-    data = protocol_data(layout, spec, training.setup())
-    provenance = {**feature_provenance(feature_tables(layout, spec)[0]), **recorded_facts(summaries)}
+    data = protocol_data(tables, spec, training.setup())
+    provenance = {**feature_provenance(tables[0]), **recorded_facts(summaries)}
     outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, spec.settings(),
-                           spec.dataset, files.report_dir, provenance, variant=spec.variant)
+                           spec.dataset, files.report, provenance, variant=spec.variant)
     numeric = {k: v for k, v in outputs.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     with mlflow.run(spec.dataset, context, run_id=summaries[1]["mlflow_run_id"]) as run:
         tracker = mlflow.client()
         tracker.log_metrics({k: float(v) for k, v in numeric.items()})
-        tracker.log_artifacts(str(files.report_dir), artifact_path="report")
-        predictor = write_predictor(layout, spec, data, outputs.metrics["val_beta"])
+        tracker.log_artifacts(str(files.report.root), artifact_path="report")
+        predictor = write_predictor(files, tables, spec, data, outputs.metrics["val_beta"])
         logged = mlflow.log_clipclap(str(predictor), "clipclap_stage2")
         registry = mlflow.register_best(spec.dataset, logged.model_uri, run.info.run_id, "test_hm",
                                         outputs.metrics["test_hm"])
@@ -44,9 +44,9 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
         "registered_model": f"{registry['registered_model']} v{registry['version']}"
                             f"{' (alias ' + registry['alias'] + ')' if registry['alias_moved'] else ''}",
         "metrics": dg.MetadataValue.md(markdown_table(outputs.metrics)),
-        "report": dg.MetadataValue.path(str(outputs.report_path)),
-        "metrics_path": dg.MetadataValue.path(str(outputs.metrics_path)),
-        "predictions_path": dg.MetadataValue.path(str(outputs.predictions_path)),
+        "report": dg.MetadataValue.path(str(outputs.files.page)),
+        "metrics_path": dg.MetadataValue.path(str(outputs.files.metrics)),
+        "predictions_path": dg.MetadataValue.path(str(outputs.files.predictions)),
         "predictor_path": dg.MetadataValue.path(str(predictor)),
         "model_uri": logged.model_uri,
         "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, spec.dataset)),
@@ -59,10 +59,10 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
                       "and lookup ablations, each cell mean ± std over seeds (n), the paper's numbers beside.")
 def gzsl_results(context: dg.AssetExecutionContext, state: StateResource) -> dg.MaterializeResult:
     dataset, layout = context.partition_key, state.layout()
-    rows = finished_runs(layout, dataset)
-    if not rows:
+    outcomes = finished_runs(layout, dataset)
+    if not outcomes:
         raise dg.Failure(f"no evaluated runs of dataset {dataset!r} yet: materialize gzsl_evaluation first")
-    runs = runs_table(rows)
+    runs = runs_table([o.row() for o in outcomes])
     paths = write_results(layout.results_dir(dataset), runs, dataset)
     return dg.MaterializeResult(metadata={
         "runs": runs.height, "variants": results_table(runs).height,

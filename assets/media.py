@@ -74,12 +74,11 @@ def _shard_result(stage: str, done: list, max_failure_rate: float, extra: dict) 
     for paths, keys in by_dataset.items():
         for key in keys:
             s = stage_summary(paths, stage, [key])
-            total = s["ok"] + s["failed"] + s["skipped"]
-            if total and s["failed"] / total > max_failure_rate:
-                bad_shards.append(f"{key} ({s['failed']}/{total})")
+            if s.total and s.failed / s.total > max_failure_rate:
+                bad_shards.append(f"{key} ({s.failed}/{s.total})")
             for k in summary:
-                summary[k] += s[k]
-            reasons += s["top_reasons"]
+                summary[k] += getattr(s, k)
+            reasons += s.top_reasons
     ledger_dir = str(next(iter(by_dataset)).ledger(stage, done[0][0]).parent) if done else ""
     failures = "\n".join(f"- {r} × {n}" for r, n in reasons[:10]) or "none"
     return dg.MaterializeResult(
@@ -98,7 +97,7 @@ def _failure_check(asset: str) -> list:
 
 
 @dg.asset(partitions_def=shard_partitions, group_name="media", kinds={"python"}, owners=["team:avgzsl"],
-          deps=[dg.AssetDep("video_manifest", partition_mapping=ALL)], check_specs=_failure_check("raw_videos"),
+          deps=[dg.AssetDep(video_manifest, partition_mapping=ALL)], check_specs=_failure_check("raw_videos"),
           backfill_policy=dg.BackfillPolicy.single_run(),
           description="The shard's source videos, fetched with retries into the content-addressed store; "
                       "a ledger row per video (ok / failed with the reason / skipped when already there).")
@@ -109,7 +108,7 @@ def raw_videos(context: dg.AssetExecutionContext, config: ShardCheckConfig, stat
 
 
 @dg.asset(partitions_def=shard_partitions, group_name="media", kinds={"python"}, owners=["team:avgzsl"],
-          deps=["raw_videos"], check_specs=_failure_check("media_split"),
+          deps=[raw_videos], check_specs=_failure_check("media_split"),
           backfill_policy=dg.BackfillPolicy.single_run(),
           description="Each downloaded video's middle frame (or N frames, PNG) and its audio as mono PCM at the "
                       "encoder's rate (WAV), by batched ffmpeg with seeking; a ledger row per video.")

@@ -40,7 +40,7 @@ def predictions(context: dg.AssetExecutionContext, config: PredictionsConfig, st
     predictor = Predictor.load(mlflow.predictor_folder(config.model, dataset))
     output = predict(predictor, [str(inbox)], names, layout.predict_dir, top_k=config.top_k, weights=config.weights,
                      device=config.device, cache_dir=layout.models_dir, settings=media.settings())
-    path = write_predictions(output, layout.predictions_dir(dataset) / "predictions.parquet")
+    path = write_predictions(output, layout.predictions_file(dataset))
     s = output.summary
     context.log.info(f"{s['inputs']} videos: {s['predicted']} predicted, {s['failed']} failed ({s['model']})")
     return dg.MaterializeResult(metadata={

@@ -16,7 +16,7 @@ from avgzsl.clipclap.protocol import stage1, stage2
 from avgzsl.clipclap.train import EpochRecord, StageResult
 from avgzsl.data.store import write_json_atomic
 from avgzsl.experiments.provenance import ORIGIN_KEY, run_facts
-from avgzsl.experiments.runs import feature_tables, inputs_digest, protocol_data, start_run
+from avgzsl.experiments.runs import feature_tables, inputs_digest, protocol_data
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import RunFiles
 from avgzsl.progress import emit
@@ -62,10 +62,10 @@ def clipclap_stage1(context: dg.AssetExecutionContext, state: StateResource, mlf
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, layout = spec_of(context), state.layout()
     files = layout.run(spec.dataset, spec.variant)
-    start_run(files)
-    data = protocol_data(layout, spec, training.setup())
-    digest = inputs_digest(feature_tables(layout, spec))
-    facts = run_facts(spec.settings(), feature_tables(layout, spec)[0], current_threads(), data.inputs.device)
+    files.forget_evaluation()
+    tables = feature_tables(layout, spec)
+    data, digest = protocol_data(tables, spec, training.setup()), inputs_digest(tables)
+    facts = run_facts(spec.settings(), tables[0], current_threads(), data.inputs.device)
     with mlflow.run(spec.dataset, context, run_name=spec.variant) as run:
         tracker = mlflow.client()
         tracker.log_params({**spec.settings(), "variant": spec.variant, "input_dim": data.inputs.shape[1],
@@ -94,7 +94,7 @@ def clipclap_stage2(context: dg.AssetExecutionContext, state: StateResource, mlf
     spec, layout = spec_of(context), state.layout()
     files = layout.run(spec.dataset, spec.variant)
     first = files.read_summary(1)
-    data = protocol_data(layout, spec, training.setup())
+    data = protocol_data(feature_tables(layout, spec), spec, training.setup())
     with mlflow.run(spec.dataset, context, run_id=first["mlflow_run_id"]) as run:
         tracker = mlflow.client()
         result = stage2(data, spec.train_config(str(data.inputs.device)), first["best_epoch"],

@@ -7,7 +7,7 @@ The state folder is ``./.avgzsl`` in the working directory, or ``$AVGZSL_HOME``:
     models/                  encoder checkpoints fetched through the hub client
     data/<dataset>/          manifest, media store, ledgers, per-shard features,
                              published/ and extracted/ feature tables
-    runs/<dataset>/<variant>/  stage models, stage summaries, the run's report folder
+    runs/<dataset>/<variant>/  stage models and summaries, report/ (metrics, predictions, page), predictor/
     results/<dataset>/       the paper's tables over every finished run (runs/results.parquet, html)
     predict/                 `avgzsl predict`'s media store, split ledger and features of new videos
     inbox/<dataset>/         videos for the ``predictions`` asset (classes.txt: the class names to rank)
@@ -21,12 +21,13 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 import polars as pl
 
 from avgzsl.data.datasets import DatasetSpec, shard_key
-from avgzsl.data.store import is_temp
+from avgzsl.data.store import is_temp, write_bytes_atomic
 from avgzsl.errors import StateError
 from avgzsl.names import FEATURE_SOURCES
 
@@ -94,8 +95,9 @@ class StateLayout:
     def inbox(self, dataset: str) -> Path:
         return self.home / "inbox" / safe_name(dataset)
 
-    def predictions_dir(self, dataset: str) -> Path:
-        return self.home / "predictions" / safe_name(dataset)
+    def predictions_file(self, dataset: str) -> Path:
+        """The ``predictions`` asset's table of the dataset's inbox videos."""
+        return self.home / "predictions" / safe_name(dataset) / "predictions.parquet"
 
     def lock_file(self, name: str) -> Path:
         """The lock of one first-time initialisation (``dagster``, ``mlflow``; :func:`file_lock`) or of a claimed
@@ -191,8 +193,41 @@ class DatasetPaths:
 
 
 @dataclass(frozen=True)
+class ReportFiles:
+    """A run's evaluation in one folder: the run's ``report/``, or the copy ``--report-dir`` receives."""
+
+    root: Path
+    NAMES: ClassVar[tuple[str, ...]] = ("metrics.json", "predictions.parquet", "report.html")
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / self.NAMES[0]
+
+    @property
+    def predictions(self) -> Path:
+        return self.root / self.NAMES[1]
+
+    @property
+    def page(self) -> Path:
+        """The report page (HTML)."""
+        return self.root / self.NAMES[2]
+
+    def read_metrics(self) -> dict:
+        if not self.metrics.exists():
+            raise FileNotFoundError(f"{self.metrics} is missing: the run has not been evaluated")
+        return json.loads(self.metrics.read_text())
+
+    def copy_to(self, out_dir: Path) -> "ReportFiles":
+        """Copy every file into ``out_dir`` (each written atomically); the copy."""
+        copy = ReportFiles(Path(out_dir))
+        for name in self.NAMES:
+            write_bytes_atomic((self.root / name).read_bytes(), copy.root / name)
+        return copy
+
+
+@dataclass(frozen=True)
 class RunFiles:
-    """Files of one training run: stage models and summaries, the default report folder."""
+    """Every file of one training run: stage models (checkpoints) and summaries, the report, the predictor."""
 
     root: Path
 
@@ -203,13 +238,18 @@ class RunFiles:
         return self.root / f"stage{stage}.json"
 
     @property
-    def report_dir(self) -> Path:
-        return self.root / "report"
+    def report(self) -> ReportFiles:
+        return ReportFiles(self.root / "report")
 
     @property
     def predictor_dir(self) -> Path:
         """The run as a predictor (:mod:`avgzsl.clipclap.predictor`), written by its evaluation."""
         return self.root / "predictor"
+
+    def summary(self, stage: int) -> dict | None:
+        """The stage's summary, None before the stage finished."""
+        path = self.stage_summary(stage)
+        return json.loads(path.read_text()) if path.exists() else None
 
     def read_summary(self, stage: int) -> dict:
         path = self.stage_summary(stage)
@@ -217,3 +257,12 @@ class RunFiles:
             raise FileNotFoundError(
                 f"{path} is missing: materialize clipclap_stage{stage} of this run first")
         return json.loads(path.read_text())
+
+    def evaluated(self) -> bool:
+        """Both stages finished and the evaluation's metrics are written."""
+        return self.stage_summary(2).exists() and self.report.metrics.exists()
+
+    def forget_evaluation(self) -> None:
+        """Drop the stage-2 summary and the metrics: the run counts as finished only once it is evaluated again."""
+        for path in (self.stage_summary(2), self.report.metrics):
+            path.unlink(missing_ok=True)

@@ -40,6 +40,14 @@ FEATURE_SOURCES: tuple[str, ...] = ("published", "extracted")
 FRAME_POLICIES: tuple[str, ...] = ("exact", "keyframe")
 DEFAULT_FRAME_POLICY = "exact"
 
+# The pipeline's stages, in order: what `avgzsl run DATASET --until STAGE` runs up to.  Shard stages run
+# per shard of a dataset, ``embeddings`` per dataset, run stages per run (dataset × variant); the
+# assets of each stage are listed in ``assets.STAGES``.
+MEDIA_STAGES: tuple[str, ...] = ("download", "split")  # ledgered per video (avgzsl.media.ledger)
+SHARD_STAGES: tuple[str, ...] = MEDIA_STAGES + ("features",)
+RUN_STAGES: tuple[str, ...] = ("train", "evaluate")
+PIPELINE_STAGES: tuple[str, ...] = SHARD_STAGES + ("embeddings",) + RUN_STAGES
+
 # Encoder weights: the real checkpoints, or random initialisation (tests, the offline demo).
 WEIGHTS: tuple[str, ...] = ("pretrained", "random")
 

@@ -247,7 +247,7 @@ def fidelity(kind: str, exact: dict[str, str], fast: dict[str, str], tmp: Path) 
     encoder = build_visual_encoder(VisualEncoderSpec(weights="random", device="cpu", seed=0))
 
     def features(paths: dict[str, str]):
-        f = encoder.encode_images_from_paths([paths[v] for v in ids])
+        f = encoder.encode_files([paths[v] for v in ids])
         return f / np.linalg.norm(f, axis=1, keepdims=True)
 
     a, b, n = features(exact), features(fast), features(nxt)

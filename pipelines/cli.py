@@ -17,8 +17,8 @@ from pathlib import Path
 from avgzsl.errors import OptionError, RunFailed, UserError
 from avgzsl.doctor import state_error
 from avgzsl.experiments.spec import RunSpec
-from avgzsl.layout import StateLayout
-from avgzsl.names import BENCHMARKS, WEIGHTS
+from avgzsl.layout import ReportFiles, StateLayout
+from avgzsl.names import BENCHMARKS, PIPELINE_STAGES, RUN_STAGES, WEIGHTS
 from avgzsl.progress import reporting
 from avgzsl.runtime import Execution
 from pipelines import predict_cli, summaries
@@ -26,7 +26,6 @@ from pipelines.state import open_state
 from pipelines.run_options import add_run_options, run_settings, sweep_grid
 from pipelines.terminal import NORMAL, QUIET, VERBOSE, Terminal
 
-STAGE_CHOICES = ("download", "split", "features", "embeddings", "train", "evaluate")
 # Library chatter a user cannot act on, off before anything is imported.
 QUIET_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
              "TRANSFORMERS_VERBOSITY": "error", "TQDM_DISABLE": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -42,7 +41,7 @@ def _output_args(p: argparse.ArgumentParser) -> None:
 
 def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_required: bool = True) -> None:
     p.add_argument("--report-dir", required=report_required, type=Path,
-                   help="where metrics.json, predictions.parquet, report.html (a sweep: results.*) go")
+                   help=f"where {', '.join(ReportFiles.NAMES)} (a sweep: results.*) go")
     add_run_options(p, sweep)
     if sweep:
         p.add_argument("--parallel", type=int, default=0, help="runs at once (default: the available cores)")
@@ -79,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _training_args(demo)
     run = sub.add_parser("run", help="the video DAG for a benchmark or a custom dataset folder")
     run.add_argument("dataset", help="ucf | activitynet | vggsound | a custom dataset folder (with dataset.yaml)")
-    run.add_argument("--until", choices=STAGE_CHOICES, default="evaluate")
+    run.add_argument("--until", choices=PIPELINE_STAGES, default="evaluate")
     run.add_argument("--weights", choices=WEIGHTS, default=None,
                      help="encoder weights (default: pretrained); random for tests and the offline demo")
     run.add_argument("--shards", default=None, help="shard numbers 'a..b' (inclusive) or 'a'; default: all")
@@ -191,7 +190,7 @@ def _run(layout: StateLayout, args: argparse.Namespace, term: Terminal, dataset:
     parse_shard_range(getattr(args, "shards", None))
     train = run_settings(args)
     name = load_dataset_spec(dataset).name
-    spec = RunSpec(dataset=name, features="extracted", **train) if args.until in ("train", "evaluate") else None
+    spec = RunSpec(dataset=name, features="extracted", **train) if args.until in RUN_STAGES else None
     execution, out_dir = _execution(args), _report_dir(args.report_dir)
     with term.captured(), reporting(term.event):
         from pipelines.commands import run_pipeline

@@ -6,39 +6,39 @@ work), materializes the feature stages it needs, trains the variants as one back
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from assets import RUN_STAGES, SHARD_STAGES, asset_names
+from assets import (STAGES, asset_config, asset_names, class_embeddings, extracted_features, published_features,
+                    video_manifest)
 from avgzsl.data.datasets import load_dataset_spec, parse_shard_range
 from avgzsl.experiments.provenance import SYNTHETIC, root_origin
 from avgzsl.experiments.results import results_table, runs_table, write_results
-from avgzsl.experiments.runs import export_report, finished_runs
+from avgzsl.experiments.runs import finished_runs
 from avgzsl.experiments.spec import SPEC_FIELDS, RunSpec
+from avgzsl.features.class_embeddings import ClassEmbeddingsResult
+from avgzsl.features.shards import FeatureStageSummary
+from avgzsl.features.tables import FeatureTablesSummary
 from avgzsl.layout import StateLayout
 from avgzsl.media.shards import stage_summary
-from avgzsl.names import STREAMS
+from avgzsl.names import MEDIA_STAGES, PIPELINE_STAGES, RUN_STAGES, SHARD_STAGES
 from avgzsl.progress import emit
 from avgzsl.runtime import Execution
 from pipelines.jobs import acquire_media, extract_tables, import_published, summarize_results, video_manifest_job
-from pipelines.launch import asset_metadata, ensure_partitions, execute, select_shards
+from pipelines.launch import asset_outcome, ensure_partitions, execute, select_shards
 from pipelines.run_config import encoder_resources
 from pipelines.sweep import run_sweep
 
-PIPELINE_STAGES = ("download", "split", "features", "embeddings", "train", "evaluate")
 
 
 def import_published_features(layout: StateLayout, dataset: str, features_root: Path, benchmark: str,
-                              split_folder: str) -> dict:
+                              split_folder: str) -> None:
     synthetic = root_origin(features_root) == SYNTHETIC
     emit("stage", name="import the synthetic features" if synthetic else "import the published features",
          detail=str(features_root))
     ensure_partitions(layout, "dataset", [dataset])
     config = {"features_root": str(Path(features_root).resolve()), "benchmark": benchmark,
               "split_folder": split_folder}
-    result = execute(layout, import_published, {"ops": {"published_features": {"config": config}}},
-                     partition_key=dataset)
-    return asset_metadata(result, "published_features")
+    execute(layout, import_published, asset_config(published_features, config), partition_key=dataset)
 
 
 def train_and_report(layout: StateLayout, specs: list[RunSpec], out_dir: Path | None, execution: Execution,
@@ -58,23 +58,21 @@ def train_and_report(layout: StateLayout, specs: list[RunSpec], out_dir: Path | 
     if outcome.trained:
         emit("stage", name="tabulate the results", detail=dataset)
         execute(layout, summarize_results, partition_key=dataset)
-    if len(specs) == 1 and done:
-        files = layout.run(dataset, specs[0].variant)
-        summary["metrics"] = json.loads((files.report_dir / "metrics.json").read_text())
-        summary["report"] = str(files.report_dir / "report.html")
-        summary["mlflow_run_id"] = files.read_summary(1).get("mlflow_run_id")
-    if out_dir is not None and done:
+    outcomes = finished_runs(layout, dataset, [s.variant for s in done])
+    if len(specs) == 1 and outcomes:
+        summary.update(metrics=outcomes[0].metrics, report=str(outcomes[0].report.page),
+                       mlflow_run_id=outcomes[0].mlflow_run_id)
+    if out_dir is not None and outcomes:
         out_dir = Path(out_dir)
         if len(specs) == 1:
-            export_report(layout.run(dataset, specs[0].variant), out_dir)
-            summary["report"] = str(out_dir / "report.html")
+            summary["report"] = str(outcomes[0].report.copy_to(out_dir).page)
         else:
-            for spec in done:
-                export_report(layout.run(dataset, spec.variant), out_dir / spec.variant)
-        paths = write_results(out_dir, runs_table(finished_runs(layout, dataset, [s.variant for s in done])), dataset)
+            for run in outcomes:
+                run.report.copy_to(out_dir / run.spec.variant)
+        paths = write_results(out_dir, runs_table([o.row() for o in outcomes]), dataset)
         summary.update({name: str(path) for name, path in paths.items()})
     if len(specs) > 1 and done:  # the sweep's table (mean ± std per variant) for its summary
-        summary["table"] = results_table(runs_table(finished_runs(layout, dataset, [s.variant for s in done]))).to_dicts()
+        summary["table"] = results_table(runs_table([o.row() for o in outcomes])).to_dicts()
     return summary
 
 
@@ -107,30 +105,24 @@ def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | No
     if splits_from:
         manifest_config["splits_from"] = str(Path(splits_from).resolve())
     emit("stage", name="manifest", detail=spec.root or spec.name)
-    execute(layout, video_manifest_job, {"ops": {"video_manifest": {"config": manifest_config}}},
-            partition_key=spec.name)
+    execute(layout, video_manifest_job, asset_config(video_manifest, manifest_config), partition_key=spec.name)
     paths = layout.dataset(spec.name)
     keys = select_shards(paths.shard_keys(spec.name), shards)
-    stages = PIPELINE_STAGES[: PIPELINE_STAGES.index(until) + 1]
+    stages = PIPELINE_STAGES[: PIPELINE_STAGES.index(until) + 1]  # `until` was checked by the CLI
     resources = encoder_resources(weights, encoders)
     media = execute(layout, acquire_media, {"resources": resources} if "features" in stages else None,
                     partition_range=(keys[0], keys[-1]), assets=asset_names(*(s for s in stages if s in SHARD_STAGES)))
-    summary = {s: stage_summary(paths, s, keys) for s in ("download", "split") if s in stages}
+    summary = {s: stage_summary(paths, s, keys).record() for s in MEDIA_STAGES if s in stages}
     if "features" in stages:
-        for stream in STREAMS:
-            meta = asset_metadata(media, f"{stream}_features")
-            summary[f"{stream}_features"] = {
-                "ok": meta["ok"], "failed": meta["failed"], "skipped": meta["skipped"],
-                "top_reasons": meta["top_reasons"], "path": meta["path"], "weights": meta["weights"],
-                "encoder": meta["model_name"], "shards": meta["shards_recomputed"] + meta["shards_skipped"],
-                "shards_skipped": meta["shards_skipped"]}
+        for asset in STAGES["features"]:
+            summary[asset.key.to_user_string()] = asset_outcome(media, asset, FeatureStageSummary).summary()
     if "embeddings" in stages:
         emit("stage", name="class embeddings and feature tables", detail=spec.name)
         result = execute(layout, extract_tables, {"resources": resources}, partition_key=spec.name)
-        classes, tables = (asset_metadata(result, name) for name in asset_names("embeddings"))
-        summary["embeddings"] = {"classes": classes.get("classes"), "skipped_unchanged": classes.get("skipped_unchanged"),
-                                 "videos": tables.get("videos"), "missing_videos": tables.get("missing_videos"),
-                                 "path": tables.get("path")}
+        classes = asset_outcome(result, class_embeddings, ClassEmbeddingsResult)
+        tables = asset_outcome(result, extracted_features, FeatureTablesSummary)
+        summary["embeddings"] = {"classes": classes.classes, "skipped_unchanged": classes.skipped,
+                                 "videos": tables.videos, "missing_videos": tables.missing, "path": str(tables.path)}
     if run_spec is not None:
         out = train_and_report(layout, [run_spec], report_dir, execution, title=f"run {spec.name} {run_spec.variant}",
                                evaluate=until == "evaluate")

@@ -1,7 +1,8 @@
 """Jobs: asset selections by stage (see assets.STAGES), launched from the UI, the CLI and automation."""
 import dagster as dg
 
-from assets import RUN_STAGES, asset_names
+from assets import asset_names
+from avgzsl.names import RUN_STAGES
 
 
 def _job(name: str, stages: tuple[str, ...], description: str):

@@ -1,7 +1,11 @@
 """Execute jobs of the code location in the project's persistent instance (the CLI's entry point to Dagster)."""
 from __future__ import annotations
 
+from typing import TypeVar
+
 import dagster as dg
+
+from assets.outcomes import OUTCOME
 
 from avgzsl.coordination import file_lock
 from avgzsl.data.datasets import parse_shard_key, parse_shard_range
@@ -12,6 +16,7 @@ from pipelines.definitions import defs
 from pipelines.run_config import range_tags
 from pipelines.state import migrate_variant_keys, open_state
 
+O = TypeVar("O")
 _CACHE: dict = {}
 # A step ended by Ctrl-C / SIGTERM fails with one of these.
 INTERRUPTS = ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
@@ -124,3 +129,8 @@ def asset_metadata(result, asset: str) -> dict:
                 raw = getattr(value, "value", value)
                 out[key] = raw if isinstance(raw, (int, float, str, bool, list, dict)) or raw is None else str(raw)
     return out
+
+
+def asset_outcome(result, asset: dg.AssetsDefinition, kind: type[O]) -> O:
+    """The typed outcome (:mod:`avgzsl.outcomes`) ``asset`` recorded in this run."""
+    return kind.from_record(asset_metadata(result, asset.key.to_user_string())[OUTCOME])

@@ -31,6 +31,7 @@ import dagster as dg
 import polars as pl
 import yaml
 
+from assets import asset_config, predictions, video_manifest
 from assets.partitions import dataset_partitions, shard_partitions
 from avgzsl.data.datasets import build_manifest, load_dataset_spec, shard_key
 from avgzsl.data.validate import DataError
@@ -96,7 +97,7 @@ class _Tick:
         self.requests.append(dg.RunRequest(
             run_key=f"{spec.name}:{_next(entry)}:manifest:{digest}", job_name=video_manifest_job.name,
             partition_key=spec.name,
-            run_config={"ops": {"video_manifest": {"config": {"source": spec.root}}}},
+            run_config=asset_config(video_manifest, {"source": spec.root}),
             tags={"avgzsl/sources": str(Path(spec.root) / "sources.csv")}))
         self.log.info(f"{spec.name}: sources changed, manifest requested ({digest})")
 
@@ -146,7 +147,7 @@ def _inbox_request(folder: Path, digest: str) -> dg.RunRequest:
     if config is not None and not isinstance(config, dict):
         raise ValueError(f"{settings}: expected a mapping of the predictions asset's config")
     return dg.RunRequest(run_key=f"{folder.name}:{digest}", job_name=predict_inbox.name, partition_key=folder.name,
-                         run_config={"ops": {"predictions": {"config": config}}} if config else {})
+                         run_config=asset_config(predictions, config) if config else {})
 
 
 @dg.sensor(name="inbox_sensor", jobs=[predict_inbox], minimum_interval_seconds=60,

@@ -8,6 +8,7 @@ from avgzsl.clipclap.presets import PAPER_RESULTS
 from avgzsl.experiments.provenance import ORIGIN_KEY, caveat
 from avgzsl.experiments.results import CAVEAT, CAVEAT_HEADER, GROUP_FIELDS, METRICS, SHORT, cell
 from avgzsl.experiments.spec import RunSpec
+from avgzsl.names import MEDIA_STAGES
 
 
 @dataclass
@@ -112,12 +113,12 @@ def _why_failed(stage: dict, most: int = 2) -> str:
 
 def pipeline(summary: dict, spec: RunSpec | None, random_weights: bool = False) -> Summary:
     lines = []
-    for stage in ("download", "split", "visual_features", "audio_features"):
-        if stage in summary:
-            s = summary[stage]
-            lines.append(f"{stage}: {s.get('ok', 0)} ok" + (f", {s['failed']} failed" if "failed" in s else "")
-                         + (f", {s['skipped']} skipped" if "skipped" in s else "")
-                         + (f" ({s['weights']} weights)" if s.get("weights") else "") + _why_failed(s))
+    counted = [k for k in (*MEDIA_STAGES, *summary) if isinstance(summary.get(k), dict) and "ok" in summary[k]]
+    for stage in dict.fromkeys(counted):  # the media stages, then the feature assets, in the summary's order
+        s = summary[stage]
+        lines.append(f"{stage}: {s.get('ok', 0)} ok" + (f", {s['failed']} failed" if "failed" in s else "")
+                     + (f", {s['skipped']} skipped" if "skipped" in s else "")
+                     + (f" ({s['weights']} weights)" if s.get("weights") else "") + _why_failed(s))
     if "embeddings" in summary:
         e = summary["embeddings"]
         lines.append(f"embeddings: {e.get('classes')} classes; feature tables: {e.get('videos')} videos with both "

@@ -26,7 +26,6 @@ import os
 import queue
 import signal
 import threading
-import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
@@ -34,13 +33,14 @@ from typing import NamedTuple
 
 import dagster as dg
 
-from assets import RUN_STAGES, asset_names
+from assets import asset_names
 from assets.partitions import run_partition_key
 from avgzsl.coordination import claim, die_with_parent
 from avgzsl.errors import RunFailed
 from avgzsl.experiments.runs import feature_tables, inputs_digest, is_current
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import StateLayout
+from avgzsl.names import RUN_STAGES
 from avgzsl.progress import emit, reporting
 from pipelines import backfills, recovery
 from pipelines.jobs import train_variant
@@ -128,17 +128,17 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
     ``training``: the training resource's config for every run (``threads``, ``device``).
     """
     assets = assets or asset_names(*RUN_STAGES)
+    evaluate = set(asset_names("evaluate")) <= set(assets)  # training alone is always redone
     outcome = SweepOutcome()
     todo = []
-    evaluated = "gzsl_evaluation" in assets
     digests: dict[str, str] = {}
     variant_digests: dict[str, str | None] = {}  # what makes a variant current (None: never, train only)
     for spec in specs:
         tables = feature_tables(layout, spec)
         key = str(tables[0])
         digests.setdefault(key, inputs_digest(tables))
-        variant_digests[spec.variant] = digests[key] if evaluated else None
-        if evaluated and is_current(layout.run(spec.dataset, spec.variant), digests[key]):
+        variant_digests[spec.variant] = digests[key] if evaluate else None
+        if evaluate and is_current(layout.run(spec.dataset, spec.variant), digests[key]):
             outcome.skipped.append(spec.variant)
             emit("run_skipped", dataset=spec.dataset, variant=spec.variant)
         else:

@@ -2,11 +2,12 @@
 # Set up a fresh machine: ffmpeg (Debian/Ubuntu), a virtualenv in .venv, the project and its test extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v bsdtar >/dev/null 2>&1; then
+# ffmpeg, bsdtar (archives) and script (the pseudo-terminal test; util-linux's bsdutils).
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v bsdtar >/dev/null 2>&1 || ! command -v script >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg libarchive-tools >/dev/null
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg libarchive-tools bsdutils >/dev/null
   else
     echo "ffmpeg is missing: install it with your package manager" >&2; exit 1
   fi

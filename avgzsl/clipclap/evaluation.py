@@ -13,6 +13,7 @@ from avgzsl.clipclap.protocol import final_test
 from avgzsl.clipclap.train import EvalSplit, calibrate
 from avgzsl.data.store import file_metadata, write_json_atomic, write_parquet_atomic
 from avgzsl.experiments.provenance import caveat, describe
+from avgzsl.layout import ReportFiles
 from avgzsl.names import STREAMS, TEST, VALIDATION
 
 LOOKUP_NOTE = {
@@ -24,9 +25,7 @@ LOOKUP_NOTE = {
 @dataclass
 class EvaluationOutputs:
     metrics: dict
-    metrics_path: Path
-    predictions_path: Path
-    report_path: Path
+    files: ReportFiles
     figures: dict[str, bytes]
 
 
@@ -55,7 +54,7 @@ def headline(dataset: str, variant: str, metrics: dict, settings: dict | None = 
 
 
 def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, summaries: dict[int, dict],
-                 settings: dict, dataset: str, out_dir: Path, provenance: dict[str, str] | None = None,
+                 settings: dict, dataset: str, out: ReportFiles, provenance: dict[str, str] | None = None,
                  variant: str = "") -> EvaluationOutputs:
     """β from the stage-1 model on validation, then the stage-2 model on test; write everything."""
     dev = data.inputs.device
@@ -71,10 +70,8 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
         "text": settings["text"], "text_lookup": settings["text_lookup"], "seed": settings["seed"],
         "test_videos": predictions.num_rows, **(provenance or {}),
     }
-    out_dir = Path(out_dir)
-    metrics_path, predictions_path = out_dir / "metrics.json", out_dir / "predictions.parquet"
-    write_json_atomic(metrics, metrics_path)
-    write_parquet_atomic(predictions, predictions_path)
+    write_json_atomic(metrics, out.metrics)
+    write_parquet_atomic(predictions, out.predictions)
     names = data.class_names
     seen = {names[i] for i, s in zip(test_scores.recall, _seen_flags(test_scores)) if s}
     figures = {
@@ -83,8 +80,8 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
         "Per-class recall on test": report.recall_figure({names[i]: r for i, r in test_scores.recall.items()}, seen),
         "t-SNE of test videos": _tsne(second, data, test_scores),
     }
-    report_path = report.write_report(
-        out_dir / "report.html", f"ClipClap GZSL — {dataset}",
+    report.write_report(
+        out.page, f"ClipClap GZSL — {dataset}",
         {"Test (stage-2 model, validation β)": report.percent(metrics, ("test_seen", "test_unseen", "test_hm",
                                                                        "test_zsl")),
          "Validation (stage-1 model, best epoch)": report.percent(metrics, ("val_beta", "val_hm", "val_seen",
@@ -93,7 +90,7 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
          "Run": {**settings, "dataset": dataset, "class embedding lookup": LOOKUP_NOTE[settings["text_lookup"]],
                  **describe(provenance or {}), **(provenance or {})}},
         figures, headline=headline(dataset, variant or "run", metrics, settings), unit=report.PERCENT_NOTE)
-    return EvaluationOutputs(metrics, metrics_path, predictions_path, report_path, figures)
+    return EvaluationOutputs(metrics, out, figures)
 
 
 def _tsne(model, data: ProtocolData, scores: ev.GzslScores) -> bytes:

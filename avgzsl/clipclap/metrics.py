@@ -156,7 +156,7 @@ def best_beta(sweep: dict[str, torch.Tensor]) -> int:
 
 def gzsl_metrics(test: GzslScores, val: GzslScores, best_epoch: int, stage1_epochs: int,
                  stage2_epochs: int) -> dict[str, float | int]:
-    """The metrics of a run, as metrics.json, MLflow and the results tables name them."""
+    """The metrics of a run, as its metrics file, MLflow and the results tables name them."""
     return {
         "test_seen": test.seen, "test_unseen": test.unseen, "test_hm": test.hm, "test_zsl": test.zsl,
         "val_beta": val.beta, "val_seen": val.seen, "val_unseen": val.unseen, "val_hm": val.hm, "val_zsl": val.zsl,

@@ -26,7 +26,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .base import EncoderError
+from .base import EncoderError, EncoderInfo, chunks
 
 BatchResult = tuple[np.ndarray, np.ndarray, list["FileError"]]
 
@@ -140,3 +140,49 @@ def collect_or_raise(stream: Iterator[BatchResult], n: int, embed_dim: int) -> n
         more = f"\n  ... and {len(failures) - 5} more" if len(failures) > 5 else ""
         raise EncoderError(f"{len(failures)} of {n} file(s) could not be read:\n{shown}{more}")
     return out
+
+
+class BatchedEncoder:
+    """What the CLIP and CLAP encoders share: batched, L2-normalised float32 outputs of text and of files.
+
+    A subclass has ``info``, ``batch_size`` and ``tokenizer``, says how one batch of texts
+    becomes embeddings (:meth:`_text_batch`, unnormalised torch tensor) and which reader
+    streams its files (:meth:`file_stream`).
+    """
+
+    info: "EncoderInfo"
+    batch_size: int
+
+    def _embed_batches(self, n: int, embed: Callable[[slice], "object"]) -> np.ndarray:
+        """``embed(rows)`` (a torch tensor) over ``range(n)`` in batches, normalised, as one ``(n, D)`` array."""
+        import torch
+
+        out = [np.zeros((0, self.info.embed_dim), dtype=np.float32)]
+        for rows in chunks(n, self.batch_size):
+            with torch.inference_mode():
+                feats = torch.nn.functional.normalize(embed(rows).float(), dim=-1)
+            out.append(feats.cpu().numpy().astype(np.float32, copy=False))
+        return np.concatenate(out)
+
+    def _text_batch(self, texts: list[str]):
+        raise NotImplementedError
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts (class prompts), ``batch_size`` at a time."""
+        texts = list(texts)
+        return self._embed_batches(len(texts), lambda rows: self._text_batch(texts[rows]))
+
+    def file_stream(self, paths: Sequence[str | os.PathLike], batch_size: int | None = None,
+                    prefetch_workers: int = 1) -> Iterator[BatchResult]:
+        """Stream embeddings of this encoder's input files with per-file failure records."""
+        raise NotImplementedError
+
+    def encode_files(self, paths: Sequence[str | os.PathLike], batch_size: int | None = None,
+                     prefetch_workers: int = 1) -> np.ndarray:
+        """Embed input files (images for CLIP, mono WAVs for CLAP); any unreadable file raises :class:`EncoderError`.
+
+        For per-file failure records use :meth:`file_stream`.
+        """
+        return collect_or_raise(self.file_stream(paths, batch_size or self.batch_size, prefetch_workers),
+                                len(paths), self.info.embed_dim)
+

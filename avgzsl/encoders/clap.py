@@ -18,6 +18,7 @@ from avgzsl.runtime import resolve_device
 
 from . import audio_io, clap_build, hf_offline
 from .base import EncoderError, EncoderInfo, check_weights_choice, chunks, spec_identity
+from .batching import BatchedEncoder, encode_audio_files
 from .clap_config import DEFAULT_CLAP_CHECKPOINT, TEXT_MAX_LENGTH
 from .weights import drop_stale_buffers, load_into_model, load_state_dict
 
@@ -42,7 +43,7 @@ class AudioEncoderSpec:
                 "offline demo)"})
 
 
-class AudioEncoder:
+class AudioEncoder(BatchedEncoder):
     """Wraps a laion_clap ``CLAP`` model. Outputs are float32, L2-normalised."""
 
     def __init__(self, model, model_cfg: dict, tokenizer, info: EncoderInfo, batch_size: int):
@@ -94,33 +95,14 @@ class AudioEncoder:
             out.append(self.encode_prepared(np.stack([self.prepare(c) for c in clips[sl]])))
         return np.concatenate(out)
 
-    def encode_audio_from_paths(self, paths: Sequence[str | os.PathLike], batch_size: int | None = None,
-                                prefetch_workers: int = 1) -> np.ndarray:
-        """Embed WAV files; any unreadable file raises :class:`EncoderError`.
-
-        For per-file failure records use :func:`avgzsl.encoders.batching.encode_audio_files`.
-        """
-        from .batching import collect_or_raise, encode_audio_files
-
-        return collect_or_raise(
-            encode_audio_files(self, paths, batch_size or self.batch_size, prefetch_workers),
-            len(paths), self.info.embed_dim,
-        )
+    def file_stream(self, paths, batch_size=None, prefetch_workers=1):
+        return encode_audio_files(self, paths, batch_size, prefetch_workers)
 
     # -- text -------------------------------------------------------------
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-
-        texts = list(texts)
-        out = [np.zeros((0, self.info.embed_dim), dtype=np.float32)]
-        for sl in chunks(len(texts), self.batch_size):
-            tokens = self.tokenizer(texts[sl], padding="max_length", truncation=True,
-                                    max_length=TEXT_MAX_LENGTH, return_tensors="pt")
-            with torch.inference_mode():
-                emb = self.model.get_text_embedding(dict(tokens))
-                emb = torch.nn.functional.normalize(emb.float(), dim=-1)
-            out.append(emb.cpu().numpy().astype(np.float32, copy=False))
-        return np.concatenate(out)
+    def _text_batch(self, texts: list[str]):
+        tokens = self.tokenizer(texts, padding="max_length", truncation=True, max_length=TEXT_MAX_LENGTH,
+                                return_tensors="pt")
+        return self.model.get_text_embedding(dict(tokens))
 
 
 def _validate(spec: AudioEncoderSpec) -> None:

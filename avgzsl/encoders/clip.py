@@ -21,7 +21,8 @@ import numpy as np
 from avgzsl.runtime import resolve_device
 
 from . import hf_offline
-from .base import EncoderError, EncoderInfo, check_weights_choice, chunks, spec_identity
+from .base import EncoderError, EncoderInfo, check_weights_choice, spec_identity
+from .batching import BatchedEncoder, encode_image_files
 from .weights import drop_stale_buffers, load_into_model, load_state_dict
 
 DEFAULT_PRETRAINED_TAG = "openai"  # the paper used OpenAI CLIP ViT-B/32 (QuickGELU handled)
@@ -69,7 +70,7 @@ def _split_preprocess(preprocess):
     return None, None, None
 
 
-class VisualEncoder:
+class VisualEncoder(BatchedEncoder):
     """Wraps an open_clip model. Outputs are float32, L2-normalised."""
 
     def __init__(self, model, preprocess, tokenizer, info: EncoderInfo, batch_size: int):
@@ -89,15 +90,8 @@ class VisualEncoder:
 
     def encode_images(self, batch) -> np.ndarray:
         """Embed a preprocessed image batch ``(B, 3, H, W)``."""
-        import torch
-
-        out = [np.zeros((0, self.info.embed_dim), dtype=np.float32)]
-        for sl in chunks(int(batch.shape[0]), self.batch_size):
-            x = batch[sl].to(self.device, dtype=self.dtype)
-            with torch.inference_mode():
-                feats = torch.nn.functional.normalize(self.model.encode_image(x).float(), dim=-1)
-            out.append(feats.cpu().numpy().astype(np.float32, copy=False))
-        return np.concatenate(out)
+        return self._embed_batches(int(batch.shape[0]),
+                                   lambda rows: self.model.encode_image(batch[rows].to(self.device, dtype=self.dtype)))
 
     def read_image(self, path: str | os.PathLike):
         """Decode + geometric preprocessing of one file (thread-safe, no torch ops).
@@ -126,30 +120,11 @@ class VisualEncoder:
             x = torch.stack(list(items))
         return self.encode_images(x)
 
-    def encode_images_from_paths(self, paths: Sequence[str | os.PathLike], batch_size: int | None = None,
-                                 prefetch_workers: int = 1) -> np.ndarray:
-        """Embed image files; any unreadable file raises :class:`EncoderError`.
+    def file_stream(self, paths, batch_size=None, prefetch_workers=1):
+        return encode_image_files(self, paths, batch_size, prefetch_workers)
 
-        For per-file failure records use :func:`avgzsl.encoders.batching.encode_image_files`.
-        """
-        from .batching import collect_or_raise, encode_image_files
-
-        return collect_or_raise(
-            encode_image_files(self, paths, batch_size or self.batch_size, prefetch_workers),
-            len(paths), self.info.embed_dim,
-        )
-
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-
-        texts = list(texts)
-        out = [np.zeros((0, self.info.embed_dim), dtype=np.float32)]
-        for sl in chunks(len(texts), max(self.batch_size, 1)):
-            tokens = self.tokenizer(texts[sl]).to(self.device)
-            with torch.inference_mode():
-                feats = torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
-            out.append(feats.cpu().numpy().astype(np.float32, copy=False))
-        return np.concatenate(out)
+    def _text_batch(self, texts: list[str]):
+        return self.model.encode_text(self.tokenizer(texts).to(self.device))
 
 
 class _DropRandomInitWarning(logging.Filter):

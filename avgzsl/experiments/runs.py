@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from avgzsl.clipclap.inputs import ProtocolData, build_protocol_data
-from avgzsl.clipclap.predictor import FORMAT, Predictor, PredictError
-from avgzsl.data.store import read_features, write_bytes_atomic
+from avgzsl.clipclap.predictor import FORMAT, PREDICTOR_FILE, Predictor, PredictError
+from avgzsl.data.store import read_features
 from avgzsl.experiments.results import run_row
 from avgzsl.experiments.spec import SPEC_FIELDS, RunSpec, SpecError
-from avgzsl.layout import RunFiles, StateLayout
-
-METRICS_FILE = "metrics.json"
+from avgzsl.layout import ReportFiles, RunFiles, StateLayout
 
 
 def feature_tables(layout: StateLayout, spec: RunSpec) -> tuple[Path, Path]:
@@ -41,65 +40,62 @@ def inputs_digest(paths: tuple[Path, ...]) -> str:
     return h.hexdigest()
 
 
-def protocol_data(layout: StateLayout, spec: RunSpec, device: str) -> ProtocolData:
-    """The run's feature tables as tensors on ``device``, with its ablation's inputs."""
-    features, classes = feature_tables(layout, spec)
+def protocol_data(tables: tuple[Path, Path], spec: RunSpec, device: str) -> ProtocolData:
+    """The feature tables (:func:`feature_tables`) as tensors on ``device``, with the run's ablation's inputs."""
+    features, classes = tables
     data = build_protocol_data(read_features(features), read_features(classes), spec.modality, spec.text,
                                spec.text_lookup)
     return data.to(device)
 
 
-def start_run(files: RunFiles) -> None:
-    """Forget a previous attempt's stage-2 summary and evaluation: a run is current only once it finished again."""
-    for path in (files.stage_summary(2), files.report_dir / METRICS_FILE):
-        path.unlink(missing_ok=True)
-
-
-def _summary(files: RunFiles, stage: int) -> dict | None:
-    path = files.stage_summary(stage)
-    return json.loads(path.read_text()) if path.exists() else None
-
-
 def is_current(files: RunFiles, digest: str) -> bool:
     """The run finished (evaluation written) on feature tables with this digest."""
-    first = _summary(files, 1)
-    return (first is not None and first.get("inputs") == digest and _summary(files, 2) is not None
-            and (files.report_dir / METRICS_FILE).exists())
+    first = files.summary(1)
+    return first is not None and first.get("inputs") == digest and files.evaluated()
 
 
-def finished_runs(layout: StateLayout, dataset: str, variants: list[str] | None = None) -> list[dict]:
-    """``runs`` rows (see :mod:`avgzsl.experiments.results`) of the dataset's evaluated runs."""
+@dataclass(frozen=True)
+class RunOutcome:
+    """What an evaluated run left: its metrics, its report files and its MLflow run."""
+
+    spec: RunSpec
+    metrics: dict
+    report: ReportFiles
+    mlflow_run_id: str | None
+
+    def row(self) -> dict:
+        """Its row of the ``runs`` table (:mod:`avgzsl.experiments.results`)."""
+        return run_row(self.spec, self.metrics, self.mlflow_run_id, self.report.root)
+
+
+def run_outcome(layout: StateLayout, spec: RunSpec) -> RunOutcome | None:
+    """The outcome of the spec's run, None while it is not evaluated."""
+    files = layout.run(spec.dataset, spec.variant)
+    if not files.report.metrics.exists():
+        return None
+    return RunOutcome(spec, files.report.read_metrics(), files.report, (files.summary(1) or {}).get("mlflow_run_id"))
+
+
+def finished_runs(layout: StateLayout, dataset: str, variants: list[str] | None = None) -> list[RunOutcome]:
+    """The dataset's evaluated runs (all, or those of ``variants``), by variant name."""
     root = layout.dataset_runs(dataset)
     names = variants if variants is not None else sorted(p.name for p in root.glob("*") if p.is_dir())
-    rows = []
+    outcomes = []
     for variant in names:
-        files = layout.run(dataset, variant)
-        metrics_path = files.report_dir / METRICS_FILE
         try:
             spec = RunSpec.from_variant(dataset, variant)
         except SpecError:
             continue
-        if not metrics_path.exists():
-            continue
-        first = _summary(files, 1) or {}
-        rows.append(run_row(spec, json.loads(metrics_path.read_text()), first.get("mlflow_run_id"), files.report_dir))
-    return rows
+        outcome = run_outcome(layout, spec)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
 
 
-REPORT_FILES = ("metrics.json", "predictions.parquet", "report.html")
-
-
-def export_report(files: RunFiles, out_dir: Path) -> Path:
-    """Copy a run's evaluation (metrics.json, predictions.parquet, report.html) into ``out_dir``."""
-    for name in REPORT_FILES:
-        write_bytes_atomic((files.report_dir / name).read_bytes(), Path(out_dir) / name)
-    return Path(out_dir)
-
-
-def write_predictor(layout: StateLayout, spec: RunSpec, data: ProtocolData, beta: float) -> Path:
+def write_predictor(files: RunFiles, tables: tuple[Path, Path], spec: RunSpec, data: ProtocolData,
+                    beta: float) -> Path:
     """The evaluated run as a predictor folder (``predictor/`` of the run): what MLflow logs and predict loads."""
-    features, classes = feature_tables(layout, spec)
-    files = layout.run(spec.dataset, spec.variant)
+    features, classes = tables
     predictor = Predictor.from_run(data, features, classes, files.stage_model(2), beta,
                                    {**spec.settings(), "variant": spec.variant})
     return predictor.save(files.predictor_dir)
@@ -115,19 +111,20 @@ def _predictor_format(path: Path) -> object:
 def run_predictor(layout: StateLayout, folder: Path) -> Path:
     """The predictor folder of a run folder (``runs/<dataset>/<variant>``), written first when missing or older."""
     files = RunFiles(Path(folder))
-    metrics = files.report_dir / METRICS_FILE
+    metrics = files.report.metrics
     if not files.stage_model(2).exists() or not metrics.exists():
         raise PredictError(f"{folder}: not an evaluated run (a run folder has {files.stage_model(2).name} and "
-                           f"report/{METRICS_FILE}; materialize gzsl_evaluation of the run first)")
-    marker = files.predictor_dir / "predictor.json"
+                           f"{metrics.relative_to(files.root)}; materialize gzsl_evaluation of the run first)")
+    marker = files.predictor_dir / PREDICTOR_FILE
     if marker.exists() and marker.stat().st_mtime >= max(files.stage_model(2).stat().st_mtime, metrics.stat().st_mtime) \
             and _predictor_format(marker) == FORMAT:  # an older format (or a damaged file) is written again
         return files.predictor_dir
-    settings = (_summary(files, 1) or {}).get("settings", {})
+    settings = (files.summary(1) or {}).get("settings", {})
     if "dataset" not in settings:
         raise PredictError(f"{files.stage_summary(1)}: no run settings recorded; re-train the run")
     spec = RunSpec(**{k: v for k, v in settings.items() if k in SPEC_FIELDS})
     if layout.run(spec.dataset, spec.variant).root.resolve() != files.root.resolve():
         layout = StateLayout(files.root.resolve().parents[2])  # the run's own state folder
-    beta = json.loads(metrics.read_text())["val_beta"]
-    return write_predictor(layout, spec, protocol_data(layout, spec, "cpu"), beta)
+    tables = feature_tables(layout, spec)
+    beta = files.report.read_metrics()["val_beta"]
+    return write_predictor(files, tables, spec, protocol_data(tables, spec, "cpu"), beta)

@@ -92,7 +92,7 @@ class RunSpec:
         return spec
 
     def settings(self) -> dict:
-        """Every setting (MLflow params, metrics.json, the results tables)."""
+        """Every setting (MLflow params, the run's metrics, the results tables)."""
         return asdict(self)
 
     def train_config(self, device: str = "cpu") -> TrainConfig:

@@ -17,10 +17,11 @@ from avgzsl.encoders.prompts import audio_prompts, class_text_embeddings, visual
 from avgzsl.features.fingerprint import FINGERPRINT_KEY, fingerprint, stored_fingerprint
 from avgzsl.features.tables import classes_table
 from avgzsl.layout import DatasetPaths
+from avgzsl.outcomes import Outcome
 
 
 @dataclass(frozen=True)
-class ClassEmbeddingsResult:
+class ClassEmbeddingsResult(Outcome):
     path: Path
     classes: int
     skipped: bool

@@ -17,15 +17,18 @@ with zeros too), counted as ``silent`` in the summary.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from avgzsl.data.store import atomic_path, vectors_to_arrow, write_parquet_atomic
+from avgzsl.data.store import atomic_path, file_metadata, vectors_to_arrow, write_parquet_atomic
 from avgzsl.encoders.base import LazyEncoder
-from avgzsl.names import DEFAULT_FRAME_POLICY, FRAME_POLICIES
+from avgzsl.layout import DatasetPaths
+from avgzsl.names import DEFAULT_FRAME_POLICY, FRAME_POLICIES, VISUAL
+from avgzsl.outcomes import Outcome
 from avgzsl.encoders.batching import encode_audio_files, encode_image_files
 from avgzsl.features.fingerprint import FINGERPRINT_KEY, fingerprint, stored_fingerprint
 
@@ -137,3 +140,64 @@ def _write_silence(path: Path, sample_rate: int, seconds: float = 10.0) -> None:
         w.setsampwidth(2)
         w.setframerate(sample_rate)
         w.writeframes(b"\x00\x00" * int(sample_rate * seconds))
+
+
+def encode_shard(stream: str, lazy: LazyEncoder, split_rows: list[dict], paths: DatasetPaths, shard: str,
+                 prefetch_workers: int = 1) -> ShardFeatures:
+    """One shard's features of ``stream`` (visual: frames through CLIP; audio: audio through CLAP)."""
+    out = paths.feature_shard(stream, shard)
+    if stream == VISUAL:
+        return encode_visual_shard(lazy, split_rows, out, prefetch_workers)
+    return encode_audio_shard(lazy, split_rows, out, paths.silence, prefetch_workers)
+
+
+def shard_counts(out: ShardFeatures) -> tuple[int, int, int]:
+    """(ok, failed, skipped) videos of one shard, as the media stages count them."""
+    return (0 if out.skipped else out.encoded), len(out.failed), (out.encoded if out.skipped else 0)
+
+
+@dataclass(frozen=True)
+class FeatureStageSummary(Outcome):
+    """A feature stage over its shards: videos ok / failed / skipped, shards recomputed or skipped, the encoder."""
+
+    ok: int
+    failed: int
+    skipped: int
+    encoded: int
+    shards_recomputed: int
+    shards_skipped: int
+    silent_audio: int
+    failures: list  # [video_id, why] of the first ten failed videos
+    top_reasons: list  # [reason, videos], commonest first
+    path: str  # the stream's feature folder
+    encoder: dict  # EncoderInfo.as_metadata() of what encoded (or of the stored files when nothing was)
+    encoder_built: bool
+
+    @classmethod
+    def of(cls, results: list[ShardFeatures], lazy: LazyEncoder) -> "FeatureStageSummary":
+        failed = [f for r in results for f in r.failed]
+        ok, _, skipped = (sum(c) for c in zip(*(shard_counts(r) for r in results))) if results else (0, 0, 0)
+        reasons = Counter(why.rsplit(": ", 1)[-1] for _, why in failed).most_common(5)
+        stored = next((r.path for r in results if r.path.exists()), None)
+        info = (lazy.get().info.as_metadata() if lazy.built else
+                {k: v for k, v in file_metadata(stored).items() if k != FINGERPRINT_KEY} if stored else lazy.identity)
+        return cls(ok, len(failed), skipped, sum(r.encoded for r in results), sum(not r.skipped for r in results),
+                   sum(r.skipped for r in results), sum(r.silent for r in results),
+                   [list(f) for f in failed[:10]], [list(r) for r in reasons],
+                   str(results[0].path.parent) if results else "", info, lazy.built)
+
+    @property
+    def weights(self) -> str:
+        return self.encoder.get("weights", "")
+
+    @property
+    def model_name(self) -> str:
+        return self.encoder.get("model_name", "")
+
+    @property
+    def shards(self) -> int:
+        return self.shards_recomputed + self.shards_skipped
+
+    def summary(self) -> dict:
+        """What ``--json`` prints: the record, with the shard count and the weights."""
+        return {**self.record(), "shards": self.shards, "weights": self.weights}

@@ -5,6 +5,7 @@ vector; ``classes.parquet`` one row per class (schemas: :mod:`avgzsl.data.schema
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from avgzsl.data.schemas import classes_schema, features_schema
 from avgzsl.data.store import arrow_to_vectors, table_metadata, vectors_to_arrow, write_parquet_atomic
 from avgzsl.features.fingerprint import FINGERPRINT_KEY
 from avgzsl.names import AUDIO, VISUAL
+from avgzsl.outcomes import Outcome
 
 
 def read_vectors(paths: list[Path], members: list[set[str]] | None = None
@@ -40,7 +42,20 @@ def read_vectors(paths: list[Path], members: list[set[str]] | None = None
     return table.column("video_id").to_pylist(), arrow_to_vectors(table.column("vector")), meta
 
 
-def assemble_features(manifest_rows: list[dict], visual: tuple, audio: tuple, out_path: Path) -> dict:
+@dataclass(frozen=True)
+class FeatureTablesSummary(Outcome):
+    """The dataset's features table as written: videos with both vectors, manifest videos without."""
+
+    path: Path
+    videos: int
+    missing: int
+    metadata: dict  # the table's metadata: ``<stream>.<key>`` of each stream's encoder
+
+    def weights(self, stream: str) -> str:
+        return self.metadata.get(f"{stream}.weights", "")
+
+
+def assemble_features(manifest_rows: list[dict], visual: tuple, audio: tuple, out_path: Path) -> FeatureTablesSummary:
     """The features table (schemas.features_schema) of the videos that have both vectors."""
     v_ids, v_mat, v_meta = visual
     a_ids, a_mat, a_meta = audio
@@ -57,7 +72,7 @@ def assemble_features(manifest_rows: list[dict], visual: tuple, audio: tuple, ou
     }, schema=features_schema(v_mat.shape[1], a_mat.shape[1]))
     meta = {**{f"{VISUAL}.{k}": v for k, v in v_meta.items()}, **{f"{AUDIO}.{k}": v for k, v in a_meta.items()}}
     write_parquet_atomic(table, out_path, metadata=meta)
-    return {"videos": len(rows), "missing": len(manifest_rows) - len(rows), "metadata": meta}
+    return FeatureTablesSummary(out_path, len(rows), len(manifest_rows) - len(rows), meta)
 
 
 def classes_table(class_names: list[str], readable: list[str], clip_text: np.ndarray, clap_text: np.ndarray) -> pa.Table:

@@ -19,8 +19,8 @@ from avgzsl.media.download import DEFAULT_FORMAT, Bounds, DownloadResult, Source
 from avgzsl.media.ledger import DOWNLOAD_SCHEMA, SPLIT_SCHEMA, read_ledger, summarize, write_ledger
 from avgzsl.media.split import SplitRequest, SplitResult, split_videos
 from avgzsl.media.store import MediaStore, remove_stale_temps
+from avgzsl.outcomes import Outcome
 
-STAGES = ("download", "split")
 
 
 @dataclass(frozen=True)
@@ -107,10 +107,26 @@ def split_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: Me
     return results, len(downloads) - len(ready)
 
 
-def stage_summary(paths: DatasetPaths, stage: str, shards: list[str]) -> dict:
-    """Counts over the given shards' ledgers, as the CLI's --json prints them."""
+@dataclass(frozen=True)
+class LedgerSummary(Outcome):
+    """Videos of a media stage over some shards, by status, and the commonest reasons (failures first)."""
+
+    ok: int
+    failed: int
+    skipped: int
+    ledger: str | None  # the stage's ledger folder
+    store: str  # the media store
+    top_reasons: list  # [reason, videos] pairs
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.failed + self.skipped
+
+
+def stage_summary(paths: DatasetPaths, stage: str, shards: list[str]) -> LedgerSummary:
+    """Counts over the given shards' ledgers."""
     rows = [row for s in shards if paths.ledger(stage, s).exists() for row in read_ledger(paths.ledger(stage, s))]
     summary = summarize(rows)
-    return {"ok": summary["ok"], "failed": summary["failed"], "skipped": summary["skipped"],
-            "ledger": str(paths.ledger(stage, shards[0]).parent) if shards else None, "store": str(paths.media),
-            "top_reasons": [list(r) for r in summary["top_reasons"][:5]]}
+    return LedgerSummary(summary["ok"], summary["failed"], summary["skipped"],
+                         str(paths.ledger(stage, shards[0]).parent) if shards else None, str(paths.media),
+                         [list(r) for r in summary["top_reasons"][:5]])

@@ -22,7 +22,7 @@ SPEC = RunSpec("ucf", text_lookup="positional", seed=1, epochs=2, batches_per_ep
 def test_evaluation_writes_consistent_metrics_predictions_report_and_registers_the_model(state_home, published_ucf):
     result = materialize_run(SPEC, [clipclap_stage1, clipclap_stage2, gzsl_evaluation])
     assert result.success, failures(result)
-    report = state_home.run("ucf", SPEC.variant).report_dir
+    report = state_home.run("ucf", SPEC.variant).report.root
     metrics = json.loads((report / "metrics.json").read_text())
     for key in ("test_seen", "test_unseen", "test_hm", "test_zsl", "val_hm", "val_zsl"):
         assert 0.0 <= metrics[key] <= 1.0

@@ -31,7 +31,7 @@ def test_the_inbox_is_classified_into_a_table_with_markdown_metadata(state_home,
     assert (meta["videos"], meta["predicted"], meta["failed"], meta["classes"], meta["seen_classes"]) == (3, 2, 1, 3, 1)
     assert "| input | video |" in meta["predictions"] and "error: split: moov atom not found" in meta["predictions"]
     table = pl.read_parquet(meta["path"])
-    assert meta["path"] == str(state_home.predictions_dir("demo") / "predictions.parquet")
+    assert meta["path"] == str(state_home.predictions_file("demo"))
     assert table.height == 2 * 2 + 1 and table.filter(pl.col("rank").is_not_null())["class_name"].is_in(
         ["amber bell", "violet gong", "yellow whistle"]).all()
 

@@ -26,9 +26,9 @@ def test_a_state_folder_under_a_file(tmp_path, monkeypatch, demo_original, capsy
     assert one_error_line(capsys).startswith(f"{tmp_path / 'afile'}: a file is in the way (not a folder)")
 
 
-def test_a_read_only_state_folder(small_disk, monkeypatch, demo_original, capsys):
+def test_a_read_only_state_folder(small_disk, remount_read_only, monkeypatch, demo_original, capsys):
     (small_disk / "state").mkdir()
-    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    remount_read_only(small_disk)
     use_home(monkeypatch, small_disk / "state")
     assert main(["run", str(demo_original), "--until", "download"]) == 1
     assert f"{small_disk / 'state'}" in (line := one_error_line(capsys)) and "read-only file system" in line

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from avgzsl.layout import StateLayout, safe_name
+from avgzsl.layout import ReportFiles, StateLayout, safe_name
 
 
 @pytest.mark.parametrize("name", ["ucf", "my-birds_2.v1"])
@@ -54,9 +54,38 @@ def test_dataset_and_run_files(tmp_path):
 
     run = layout.run("ucf", "s42")
     assert run.root == layout.runs_dir / "ucf" / "s42"
-    assert run.stage_model(2).name == "stage2_model.safetensors" and run.report_dir == run.root / "report"
+    assert run.stage_model(2).name == "stage2_model.safetensors" and run.report.root == run.root / "report"
     with pytest.raises(FileNotFoundError, match="materialize clipclap_stage1 of this run first"):
         run.read_summary(1)
+    assert run.summary(1) is None and not run.evaluated()
     run.root.mkdir(parents=True)
     run.stage_summary(1).write_text('{"best_epoch": 3}')
-    assert run.read_summary(1) == {"best_epoch": 3}
+    assert run.read_summary(1) == run.summary(1) == {"best_epoch": 3}
+
+
+def test_a_run_counts_as_evaluated_once_both_stages_and_the_metrics_are_there_and_a_restart_forgets_that(tmp_path):
+    run = StateLayout.resolve(tmp_path).run("ucf", "v")
+    run.report.root.mkdir(parents=True)
+    run.stage_summary(1).write_text("{}")
+    run.report.metrics.write_text('{"test_hm": 0.5}')
+    assert not run.evaluated()  # stage 2 missing
+    run.stage_summary(2).write_text("{}")
+    assert run.evaluated() and run.report.read_metrics() == {"test_hm": 0.5}
+    run.forget_evaluation()
+    assert not run.evaluated() and run.summary(1) == {} and run.summary(2) is None
+    with pytest.raises(FileNotFoundError, match="metrics.json is missing: the run has not been evaluated"):
+        run.report.read_metrics()
+
+
+def test_a_report_is_copied_whole_and_a_missing_file_names_itself(tmp_path):
+    report = ReportFiles(tmp_path / "report")
+    report.root.mkdir()
+    for i, path in enumerate((report.metrics, report.predictions, report.page)):
+        path.write_bytes(bytes([i]) * 3)
+    copy = report.copy_to(tmp_path / "out" / "nested")
+    assert {p.name: p.read_bytes() for p in copy.root.iterdir()} == {
+        "metrics.json": b"\0\0\0", "predictions.parquet": b"\1\1\1", "report.html": b"\2\2\2"}
+    report.page.unlink()
+    with pytest.raises(FileNotFoundError, match="report.html"):
+        report.copy_to(tmp_path / "again")
+

@@ -1,36 +1,26 @@
 """Helpers of the data-layer tests: real split files, pickle editing, a malicious payload."""
 from __future__ import annotations
 
-import os
 import pickle
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from avgzsl.data.authors import FEATURES_SUBDIR
-
-SHARED_DIR_ENV = "AVGZSL_SHARED_DIR"
-
-
-def shared_dir() -> Path:
-    """The project's read-only ``shared/`` folder (beside the repository), from env or by location."""
-    return Path(os.environ.get(SHARED_DIR_ENV) or Path(__file__).resolve().parents[3] / "shared")
-
 
 def esc(path: Path) -> str:
     """A path as a regular expression matching itself (for ``pytest.raises(match=...)``)."""
     return re.escape(str(path))
 
 
+SPLIT_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "splits"
+
+
 def real_class_split(upstream_folder: str) -> Path:
-    """``shared/avgzsl-splits/<Upstream>/class-split``, or skip the test when it is absent."""
-    path = shared_dir() / "avgzsl-splits" / upstream_folder / "class-split"
-    if not path.is_dir():
-        pytest.skip(f"real split files not available at {path}")
-    return path
+    """``tests/fixtures/splits/<Upstream>/class-split``: the authors' files, cut small (see its README)."""
+    return SPLIT_FIXTURE / upstream_folder / "class-split"
 
 
 def feature_file(root: Path, modality: str, split: str, index: int = 0) -> Path:

@@ -83,3 +83,28 @@ def test_shard_assets_are_shard_partitioned_and_checks_are_declared(graph):
         assert {check.name for check in node.check_keys} == CHECKS.get(asset, set()), asset
     for asset in ("video_manifest", "class_embeddings", "extracted_features", "published_features", "predictions"):
         assert graph.get(dg.AssetKey(asset)).partitions_def.name == "dataset"
+
+
+def test_every_stage_of_avgzsl_run_has_its_assets_in_pipeline_order_and_the_cli_offers_exactly_those():
+    from assets import STAGES, asset_names
+    from avgzsl.names import PIPELINE_STAGES, SHARD_STAGES
+    from pipelines.cli import build_parser
+
+    order = list(GRAPH)  # upstream before downstream
+    names = asset_names(*PIPELINE_STAGES)
+    assert all(STAGES[stage] for stage in PIPELINE_STAGES) and names == sorted(names, key=order.index)
+    assert set(asset_names(*SHARD_STAGES)) == SHARD_ASSETS
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    until = next(action for action in run._actions if action.dest == "until")
+    assert tuple(until.choices) == PIPELINE_STAGES
+
+
+def test_the_twin_feature_assets_differ_only_in_their_stream(graph):
+    visual, audio = (graph.get(dg.AssetKey(f"{s}_features")) for s in ("visual", "audio"))
+    for node in (visual, audio):
+        assert (node.group_name, node.pools, node.kinds) == ("features", {"gpu"}, {"pytorch", "parquet"})
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    assert "CLIP image" in visual.description and "CLAP audio" in audio.description
+    assets_def = {a.key.to_user_string(): a for a in defs.assets}
+    assert "visual_encoder" in assets_def["visual_features"].required_resource_keys
+    assert "audio_encoder" in assets_def["audio_features"].required_resource_keys

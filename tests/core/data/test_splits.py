@@ -1,4 +1,4 @@
-"""Class-split reading and per-video manifests, on the real benchmark files and on synthetic ones."""
+"""Class-split reading and per-video manifests, on the real benchmark files (tests/fixtures/splits) and synthetic ones."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -64,9 +64,9 @@ def test_ucf_handstand_case_mismatch_is_resolved():
 @pytest.mark.parametrize(
     "upstream, split, rows, extra_columns",
     [
-        ("UCF", "stage_1_train", 3174, []),
-        ("ActivityNet", "stage_2_test_unseen", 4199 - 147, []),  # 147 videos of 2 classes in no class list
-        ("VGGSound", "stage_1_val_seen", 7817, ["youtube_id", "start_seconds"]),
+        ("UCF", "stage_1_train", 4 + 5, []),  # the fixture's first four videos and 5 HandStandPushups
+        ("ActivityNet", "stage_2_test_unseen", 48, []),  # one per unseen class; 2 of classes in no list dropped
+        ("VGGSound", "stage_1_val_seen", 4, ["youtube_id", "start_seconds"]),
     ],
 )
 def test_real_manifests_in_all_three_formats(upstream, split, rows, extra_columns):

@@ -82,7 +82,7 @@ def test_wav_files_wrong_rate_stereo_and_corrupt(audio_encoder, tmp_path):
     data, _ = sf.read(good, dtype="float32")
     np.testing.assert_allclose(emb, audio_encoder.encode_audio(data), atol=1e-6)
     with pytest.raises(EncoderError, match="3 of 4 file"):
-        audio_encoder.encode_audio_from_paths(files)
+        audio_encoder.encode_files(files)
 
 
 def test_checkpoint_with_position_ids_loads(audio_encoder, tmp_path):

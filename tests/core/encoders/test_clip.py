@@ -59,7 +59,7 @@ def test_files_match_preprocess_path(visual_encoder, jpegs, workers):
     paths, gray, _ = jpegs
     preprocessed = [visual_encoder.preprocess(Image.open(p).convert("RGB")) for p in paths + [gray]]
     ref = visual_encoder.encode_images(torch.stack(preprocessed))
-    got = visual_encoder.encode_images_from_paths(paths + [gray], batch_size=3, prefetch_workers=workers)
+    got = visual_encoder.encode_files(paths + [gray], batch_size=3, prefetch_workers=workers)
     np.testing.assert_allclose(got, ref, atol=1e-6)
 
 
@@ -73,7 +73,7 @@ def test_corrupt_file_is_a_per_file_error(visual_encoder, jpegs):
     assert errors[0].error.startswith(("OSError", "UnidentifiedImageError"))
     assert errors[1].error.startswith("FileNotFoundError")
     with pytest.raises(EncoderError, match="2 of 4 file"):
-        visual_encoder.encode_images_from_paths(files)
+        visual_encoder.encode_files(files)
 
 
 def test_unknown_model_name():

@@ -52,7 +52,7 @@ def test_visual_shard_means_each_videos_frames_and_skips_an_unchanged_rerun(enco
     assert [vid for vid, _ in first.failed] == ["c"] and "c_1.png" in first.failed[0][1]
     ids, matrix, meta = read_vectors([out])
     assert ids == ["a", "b"] and meta["frame_policy"] == "mean of 3 evenly spaced frames"
-    mean = encoder.encode_images_from_paths(frames["a"]).mean(0)
+    mean = encoder.encode_files(frames["a"]).mean(0)
     np.testing.assert_allclose(matrix[0], mean / np.linalg.norm(mean), atol=1e-5)
     assert meta["weights"] == "random" and meta["model_name"] == encoder.info.model_name
 

@@ -42,7 +42,8 @@ def test_assemble_features_keeps_the_videos_with_both_vectors_in_manifest_order(
     audio = (["v1", "v3", "v4"], np.arange(9, dtype=np.float32).reshape(3, 3), {"weights": "pretrained"})
     out = tmp_path / "extracted" / "features.parquet"
     summary = assemble_features(manifest, visual, audio, out)
-    assert (summary["videos"], summary["missing"]) == (2, 2)
+    assert (summary.path, summary.videos, summary.missing) == (out, 2, 2)
+    assert (summary.weights("visual"), summary.weights("audio")) == ("random", "pretrained")
     table = read_features(out)
     assert table.column("video_id").to_pylist() == ["v1", "v3"]
     np.testing.assert_array_equal(arrow_to_vectors(table.column("visual")), [[2, 3], [0, 1]])
