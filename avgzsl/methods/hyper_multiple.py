@@ -28,6 +28,13 @@ from avgzsl.methods.base import Batch
 BALL_EPS = 1e-5
 
 
+def clip_features(v: torch.Tensor, radius: float) -> torch.Tensor:
+    """Euclidean feature clipping before the exponential map (our choice; without it 300-d encoder outputs all
+    land at the ball's edge, where distances saturate and gradients vanish)."""
+    norm = v.norm(dim=-1, keepdim=True).clamp_min(1e-15)
+    return v * torch.clamp(radius / norm, max=1.0)
+
+
 def expmap0(v: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """The exponential map at the origin of the Poincaré ball of curvature −c."""
     sqrt_c = c.sqrt()
@@ -60,6 +67,7 @@ def poincare_distance(x: torch.Tensor, y: torch.Tensor, c: torch.Tensor) -> torc
 class HyperMultipleConfig(AVCAConfig):
     curvatures: tuple[float, ...] = (0.1, 0.5, 1.0)  # initial curvatures of the balls (our choice)
     alignment_weight: float = 1.0  # weight of the hyperbolic alignment loss (our choice)
+    clip_radius: float = 2.3  # feature clipping before the exponential map (our choice)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "curvatures", tuple(float(c) for c in self.curvatures))
@@ -77,7 +85,9 @@ class HyperMultiple(AVCA):
 
     def alignment(self, phi_a: torch.Tensor, phi_v: torch.Tensor) -> torch.Tensor:
         """Mean over the balls of the mean geodesic distance between each video's audio and visual points."""
-        losses = [poincare_distance(expmap0(phi_a, c), expmap0(phi_v, c), c).mean() for c in self.curvatures()]
+        r = self.config.clip_radius
+        a, v = clip_features(phi_a, r), clip_features(phi_v, r)
+        losses = [poincare_distance(expmap0(a, c), expmap0(v, c), c).mean() for c in self.curvatures()]
         return torch.stack(losses).mean()
 
 
