@@ -53,13 +53,14 @@ def cell(mean: float, std: float | None, n: int) -> str:
 
 def _label_columns(results: pl.DataFrame, shown: tuple[str, ...]) -> list[str]:
     """The settings that tell rows apart: the shown ablation plus whatever else varies."""
-    varying = [f for f in GROUP_FIELDS if f not in ABLATIONS and f != "dataset" and results[f].n_unique() > 1]
+    varying = [f for f in GROUP_FIELDS if f not in ABLATIONS and f not in ("dataset", "method", "losses")
+               and results[f].n_unique() > 1]
     return list(shown) + varying
 
 
 def ablation_table(results: pl.DataFrame, dataset: str, vary: str | None) -> list[dict[str, str]]:
     """Rows of one paper table: the main result (``vary`` None) or one ablation, the others at the default."""
-    fixed = {name: RunSpec.defaults(dataset)[name] for name in ABLATIONS}
+    fixed = {name: RunSpec.defaults(dataset)[name] for name in ABLATIONS} | {"method": "clipclap", "losses": ""}
     if vary:
         fixed.pop(vary)
     rows = results.filter(pl.all_horizontal([pl.col(k) == v for k, v in fixed.items()]))
@@ -84,7 +85,12 @@ TABLES = {"Main result": None, "Modality ablation": "modality", "Text ablation":
 
 
 def paper_tables(results: pl.DataFrame, dataset: str) -> dict[str, list[dict[str, str]]]:
-    return {title: ablation_table(results, dataset, vary) for title, vary in TABLES.items()}
+    """ClipClap's main result and ablations (Tables 2, 3), then Table 1 (methods) and Table 4 (losses)."""
+    from avgzsl.experiments.method_tables import method_tables
+
+    defaults = {name: RunSpec.defaults(dataset)[name] for name in ABLATIONS}
+    return {**{title: ablation_table(results, dataset, vary) for title, vary in TABLES.items()},
+            **method_tables(results, dataset, defaults)}
 
 
 def markdown(tables: dict[str, list[dict[str, str]]]) -> str:
