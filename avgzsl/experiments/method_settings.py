@@ -13,11 +13,15 @@ from typing import Any
 from avgzsl.experiments.settings import Setting, SpecError
 from avgzsl.methods.base import MethodError
 from avgzsl.methods.clipclap import LOSS_SETS
-from avgzsl.methods.registry import DEFAULT_METHOD, get_method, known
+from avgzsl.methods.registry import BUILTIN, DEFAULT_METHOD, get_method, known
 
 
 @dataclasses.dataclass(frozen=True)
 class MethodSetting(Setting):
+    """Any method found; ``examples`` (the built-in names) stand for its values where a list is needed."""
+
+    examples: tuple[str, ...] = tuple(BUILTIN)
+
     def check(self, label: str, value: Any) -> Any:
         name = str(value).strip()
         try:
@@ -30,6 +34,8 @@ class MethodSetting(Setting):
 
     def read(self, token: str, default: Any) -> tuple[bool, Any]:
         value = token.replace("-", "_") if ":" in token else token
+        if not value:
+            return False, None
         try:
             return True, self.check("method", value)
         except SpecError:
