@@ -108,7 +108,8 @@ class Predictor:
             raise PredictError(f"{path}: predictor format {raw.get('format')!r}, this avgzsl reads {FORMAT}; "
                                "re-evaluate the run or upgrade avgzsl")
         arrays = load_file(str(folder / CLASSES_FILE))
-        return cls(model=load_model(folder / MODEL_FILE, method=raw["settings"].get("method")), beta=float(raw["beta"]), settings=raw["settings"],
+        model = load_model(folder / MODEL_FILE, method=raw["settings"].get("method"))
+        return cls(model=model, beta=float(raw["beta"]), settings=raw["settings"],
                    classes=raw["classes"], clip_text=arrays["clip_text"], clap_text=arrays["clap_text"],
                    dims={k: int(v) for k, v in raw["dims"].items()}, encoders=raw.get("encoders", {}))
 

@@ -10,22 +10,18 @@ test time only the visual embedding θ_v is compared with θ_w (AVCA-GZSL evalua
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from avgzsl.clipclap.presets import Preset
-from avgzsl.methods.base import Batch, Method, split_streams
-from avgzsl.methods.layers import WORD_DIM, CrossAttention, avca_block, text_encoder, triplet
+from avgzsl.methods.base import Batch, Method, NetConfig, split_streams
+from avgzsl.methods.layers import WORD_DIM, CrossAttention, TripletBaseline, avca_block, text_encoder, triplet
 
 
 @dataclass(frozen=True)
-class AVCAConfig:
-    input_dim: int
-    text_dim: int
-    visual_dim: int
+class AVCAConfig(NetConfig):
     embed_dim: int = 64  # dim_out (utils_improvements.get_model_params)
     hidden_dim: int = 512  # --embeddings_hidden_size
     decoder_hidden_dim: int = 512  # --decoder_hidden_size
@@ -34,9 +30,6 @@ class AVCAConfig:
     dropout_dec: float = 0.5  # --additional_dropout
     momentum: float = 0.1  # --momentum (BatchNorm)
     margin: float = 1.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 class AVCA(nn.Module):
@@ -83,20 +76,16 @@ def avca_losses(model: AVCA, batch: Batch, phi: tuple[torch.Tensor, ...] | None 
         "loss_cross_triplet": triplet(rho_w, rho_a, rho_a_neg, m) + triplet(rho_w, rho_v, rho_v_neg, m),
         "loss_triplet": (triplet(theta_w, theta_a, theta_a_neg, m) + triplet(theta_a, theta_w, theta_w_neg, m)
                          + triplet(theta_w, theta_v, theta_v_neg, m) + triplet(theta_v, theta_w, theta_w_neg, m)),
-        "loss_additional_triplet": (triplet(theta_a, theta_w, theta_a_neg, m) + triplet(theta_v, theta_w, theta_v_neg, m)
+        "loss_additional_triplet": (triplet(theta_a, theta_w, theta_a_neg, m)
+                                    + triplet(theta_v, theta_w, theta_v_neg, m)
                                     + triplet(theta_w, theta_a, theta_w_neg, m)
                                     + triplet(theta_w, theta_v, theta_w_neg, m)),
         "loss_reg": mse(phi_v_rec, phi_v) + mse(phi_a_rec, phi_a) + mse(theta_v, theta_w) + mse(theta_a, theta_w),
     }
 
 
-def _preset(batch_size: int = 256) -> Preset:
-    # run_scripts/*/avca.sh: 50 epochs, lr 1e-3, 500 batches; AVCA's own Adam has weight decay 1e-5;
-    # ReduceLROnPlateau on validation HM, patience 3; batch size 256 (args.py) except VGGSound (--bs 64).
-    return Preset(lr=1e-3, epochs=50, batch_size=batch_size, batches_per_epoch=500, weight_decay=1e-5, lr_patience=3)
-
-
-AVCA_PRESETS = {"ucf": _preset(), "activitynet": _preset(), "vggsound": _preset(64)}
+# AVCA's own Adam has weight decay 1e-5 (model_improvements.py); VGGSound's run script sets --bs 64.
+AVCA_PRESETS = TripletBaseline.original_presets(weight_decay=1e-5, vggsound=64)
 AVCA_NET_PRESETS = {  # run_scripts/<dataset>/avca.sh, main_features runs
     "ucf": {"dropout_enc": 0.2, "dropout_proj": 0.3, "dropout_dec": 0.5, "momentum": 0.1},
     "activitynet": {"dropout_enc": 0.2, "dropout_proj": 0.2, "dropout_dec": 0.1, "momentum": 0.99},
@@ -104,11 +93,9 @@ AVCA_NET_PRESETS = {  # run_scripts/<dataset>/avca.sh, main_features runs
 }
 
 
-class AVCAMethod(Method):
+class AVCAMethod(TripletBaseline, Method):
     name = "avca"
     config_class = AVCAConfig
-    needs_negatives = True
-    modalities = ("both",)
     presets = AVCA_PRESETS
     net_presets = AVCA_NET_PRESETS
 

@@ -9,31 +9,24 @@ sum of the audio and the visual Euclidean distances.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from avgzsl.clipclap.presets import Preset
-from avgzsl.methods.base import Batch, Method, split_streams
-from avgzsl.methods.layers import WORD_DIM, l2, mlp, text_encoder, triplet
+from avgzsl.methods.base import Batch, Method, NetConfig, split_streams
+from avgzsl.methods.layers import WORD_DIM, TripletBaseline, l2, mlp, text_encoder, triplet
 
 
 @dataclass(frozen=True)
-class AVGZSLNetConfig:
-    input_dim: int
-    text_dim: int
-    visual_dim: int
+class AVGZSLNetConfig(NetConfig):
     embed_dim: int = 64
     hidden_dim: int = 1024  # --embeddings_hidden_size (args.py default)
     decoder_hidden_dim: int = 64  # --decoder_hidden_size (args.py default)
     dropout: float = 0.8  # --embedding_dropout (args.py default)
     decoder_dropout: float = 0.5  # --decoder_dropout (args.py default)
     margin: float = 1.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 class AVGZSLNet(nn.Module):
@@ -58,15 +51,10 @@ class AVGZSLNet(nn.Module):
         return F.normalize(self.f_dec(e))  # --normalize_decoder_outputs
 
 
-class AVGZSLNetMethod(Method):
+class AVGZSLNetMethod(TripletBaseline, Method):
     name = "avgzslnet"
     config_class = AVGZSLNetConfig
-    needs_negatives = True
-    modalities = ("both",)
-    # AVCA-GZSL run_scripts/*/avgzslnet.sh: 50 epochs, lr 1e-3, 500 batches; args.py: batch size 256; Adam, no
-    # weight decay; ReduceLROnPlateau on validation HM, patience 3.
-    presets = {d: Preset(lr=1e-3, epochs=50, batch_size=256, batches_per_epoch=500, weight_decay=0.0, lr_patience=3)
-               for d in ("ucf", "activitynet", "vggsound")}
+    presets = TripletBaseline.original_presets()  # Adam without weight decay (main.py)
 
     def build(self, config: AVGZSLNetConfig) -> AVGZSLNet:
         return AVGZSLNet(config)

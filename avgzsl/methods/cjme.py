@@ -8,31 +8,24 @@ audio or the visual distance of each video.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from avgzsl.clipclap.presets import Preset
-from avgzsl.methods.base import Batch, Method, split_streams
-from avgzsl.methods.layers import WORD_DIM, mlp, text_encoder
+from avgzsl.methods.base import Batch, Method, NetConfig, split_streams
+from avgzsl.methods.layers import WORD_DIM, TripletBaseline, mlp, text_encoder
 
 ENTROPY_MARGIN = 0.1  # CJMELoss.epsilon
 
 
 @dataclass(frozen=True)
-class CJMEConfig:
-    input_dim: int
-    text_dim: int
-    visual_dim: int
+class CJMEConfig(NetConfig):
     embed_dim: int = 64
     hidden_dim: int = 1024  # --embeddings_hidden_size (args.py default)
     dropout: float = 0.2  # --dropout_baselines
     margin: float = 1.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 class CJME(nn.Module):
@@ -69,14 +62,10 @@ def attention_target(a: torch.Tensor, v: torch.Tensor, classes: torch.Tensor) ->
     return target.unsqueeze(1)
 
 
-class CJMEMethod(Method):
+class CJMEMethod(TripletBaseline, Method):
     name = "cjme"
     config_class = CJMEConfig
-    needs_negatives = True
-    modalities = ("both",)
-    # AVCA-GZSL run_scripts/*/cjme.sh: 50 epochs, lr 1e-3, 500 batches; args.py: batch size 256; Adam, no weight decay.
-    presets = {d: Preset(lr=1e-3, epochs=50, batch_size=256, batches_per_epoch=500, weight_decay=0.0, lr_patience=3)
-               for d in ("ucf", "activitynet", "vggsound")}
+    presets = TripletBaseline.original_presets()  # Adam without weight decay (main.py)
     net_presets = {"ucf": {"dropout": 0.2}, "activitynet": {"dropout": 0.2}, "vggsound": {"dropout": 0.0}}
 
     def build(self, config: CJMEConfig) -> CJME:

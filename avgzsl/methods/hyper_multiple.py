@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from avgzsl.methods.avca import AVCA, AVCA_NET_PRESETS, AVCA_PRESETS, AVCAConfig, AVCAMethod, avca_losses
+from avgzsl.methods.avca import AVCA, AVCAConfig, AVCAMethod, avca_losses
 from avgzsl.methods.base import Batch
 
 BALL_EPS = 1e-5
@@ -94,9 +94,7 @@ class HyperMultiple(AVCA):
 class HyperMultipleMethod(AVCAMethod):
     name = "hyper-multiple"
     config_class = HyperMultipleConfig
-    # The paper trains on AVCA's setup (unverified: the paper's hyperparameter table could not be read here).
-    presets = AVCA_PRESETS
-    net_presets = AVCA_NET_PRESETS
+    # presets, net_presets: AVCA's (the paper builds on AVCA's setup; its own table could not be read here: unverified)
 
     def build(self, config: HyperMultipleConfig) -> HyperMultiple:
         return HyperMultiple(config)

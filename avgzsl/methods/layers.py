@@ -5,7 +5,25 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from avgzsl.clipclap.presets import Preset
+
 WORD_DIM = 300  # the baselines' text branch takes 300-d (word2vec) class embeddings
+
+
+class TripletBaseline:
+    """What the AVCA-GZSL baselines share: a negative per sample, both streams, and the run scripts' training.
+
+    run_scripts/*/{cjme,avgzslnet,avca}.sh: 50 epochs, lr 1e-3, 500 batches; args.py: batch size 256;
+    Adam; ReduceLROnPlateau on validation HM, patience 3 (main.py).  Mixed into a Method subclass.
+    """
+
+    needs_negatives = True
+    modalities = ("both",)
+
+    @staticmethod
+    def original_presets(weight_decay: float = 0.0, **batch_sizes: int) -> dict[str, Preset]:
+        return {d: Preset(lr=1e-3, epochs=50, batch_size=batch_sizes.get(d, 256), batches_per_epoch=500,
+                          weight_decay=weight_decay, lr_patience=3) for d in ("ucf", "activitynet", "vggsound")}
 
 
 def text_encoder(text_dim: int, dropout: float) -> nn.Sequential:

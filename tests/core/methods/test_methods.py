@@ -108,3 +108,11 @@ def test_presets_are_the_original_codes_per_dataset():
     assert avca.make_config(20, 10, 12, "activitynet").momentum == 0.99
     assert cjme.make_config(20, 10, 12, "vggsound").dropout == 0.0
     assert get_method("clipclap").preset("my-birds") == get_method("clipclap").preset("ucf")
+
+
+def test_a_benchmark_can_time_one_training_step_of_any_method():
+    from avgzsl.methods.bench import training_step
+
+    step, data = training_step("cjme", input_dim=VISUAL + AUDIO, text_dim=TEXT, visual_dim=VISUAL)
+    assert data.x.shape == (256, VISUAL + AUDIO) and data.x_neg is not None
+    assert step(data) > 0

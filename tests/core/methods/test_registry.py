@@ -57,7 +57,8 @@ def test_a_plugin_is_found_by_module_and_class_and_keeps_that_name(plugin_dir):
 
 def test_a_plugin_lacking_part_of_the_interface_is_named_with_what_is_missing(plugin_dir):
     write(plugin_dir, "plug_partial", COMPLETE)
-    with pytest.raises(MethodError, match=r"plug_partial.Partial lacks losses\(\), embed_videos\(\), embed_classes\(\)"):
+    lacks = r"plug_partial.Partial lacks losses\(\), embed_videos\(\), embed_classes\(\)"
+    with pytest.raises(MethodError, match=lacks):
         get_method("plug_partial:Partial")
 
 
