@@ -163,7 +163,8 @@ class DatasetPaths:
 
     def read_manifest(self) -> pl.DataFrame:
         if not self.manifest.exists():
-            raise FileNotFoundError(f"{self.manifest} is missing: run `avgzsl run {self.root.name} --until download` first")
+            raise FileNotFoundError(
+                f"{self.manifest} is missing: run `avgzsl run {self.root.name} --until download` first")
         return pl.read_parquet(self.manifest)
 
     def previous_manifest(self, spec: DatasetSpec) -> pl.DataFrame | None:

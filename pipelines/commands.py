@@ -32,7 +32,8 @@ def import_published_features(layout: StateLayout, dataset: str, features_root: 
     ensure_partitions(layout, "dataset", [dataset])
     config = {"features_root": str(Path(features_root).resolve()), "benchmark": benchmark,
               "split_folder": split_folder}
-    result = execute(layout, import_published, {"ops": {"published_features": {"config": config}}}, partition_key=dataset)
+    result = execute(layout, import_published, {"ops": {"published_features": {"config": config}}},
+                     partition_key=dataset)
     return asset_metadata(result, "published_features")
 
 
@@ -100,7 +101,8 @@ def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | No
     if splits_from:
         manifest_config["splits_from"] = str(Path(splits_from).resolve())
     emit("stage", name="manifest", detail=spec.root or spec.name)
-    execute(layout, video_manifest_job, {"ops": {"video_manifest": {"config": manifest_config}}}, partition_key=spec.name)
+    execute(layout, video_manifest_job, {"ops": {"video_manifest": {"config": manifest_config}}},
+            partition_key=spec.name)
     paths = layout.dataset(spec.name)
     keys = select_shards(paths.shard_keys(spec.name), shards)
     stages = PIPELINE_STAGES[: PIPELINE_STAGES.index(until) + 1]

@@ -20,7 +20,8 @@ _FIELD_DEFAULTS = {f.name: f.default for f in fields(RunSpec)}
 def default_text(name: str) -> str:
     """A setting's default as help says it: one value, or the paper's value per dataset."""
     per_dataset = {dataset: RunSpec.defaults(dataset)[name] for dataset in BENCHMARKS}
-    shown = {dataset: f"{value:g}" if isinstance(value, float) else str(value) for dataset, value in per_dataset.items()}
+    shown = {dataset: f"{value:g}" if isinstance(value, float) else str(value)
+             for dataset, value in per_dataset.items()}
     if len(set(shown.values())) == 1:
         return next(iter(shown.values()))
     return "the paper's per dataset: " + ", ".join(f"{d} {v}" for d, v in shown.items())

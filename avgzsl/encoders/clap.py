@@ -29,15 +29,17 @@ class AudioEncoderSpec:
     amodel: str = "HTSAT-tiny"
     enable_fusion: bool = False  # only False is supported
     weights: str = field(default="pretrained", metadata={"help": "pretrained | random"})
-    checkpoint: str = field(default=DEFAULT_CLAP_CHECKPOINT, metadata={"help": "id in lukewys/laion_clap or a local path"})
+    checkpoint: str = field(default=DEFAULT_CLAP_CHECKPOINT,
+                            metadata={"help": "id in lukewys/laion_clap or a local path"})
     device: str = "auto"
     batch_size: int = 32
     seed: int = 0  # initialisation seed for weights="random"
     trust_checkpoint: bool = False  # allow torch.load(weights_only=False) for pickled checkpoints
     # "hub": the real roberta-base tokenizer from the Hugging Face cache; "standin": an offline
     # stand-in tokenizer and 1-layer text branch (weights="random" only: tests, the offline demo).
-    text_tokenizer: str = field(default="hub", metadata={"help": "hub (the real roberta-base tokenizer) | standin: an "
-                                                                 "offline stand-in for random weights (tests, offline demo)"})
+    text_tokenizer: str = field(default="hub", metadata={
+        "help": "hub (the real roberta-base tokenizer) | standin: an offline stand-in for random weights (tests, "
+                "offline demo)"})
 
 
 class AudioEncoder:

@@ -92,8 +92,9 @@ class RunSpec:
     def variant(self) -> str:
         """The key of this run within its dataset (a partition key, a folder name)."""
         defaults = self.defaults(self.dataset, self.method) | {"method": DEFAULT_METHOD}
-        return "_".join(meta.token(getattr(self, name)) for name, meta in SETTINGS.items()
-                        if meta.in_key == "always" or (meta.in_key == "differs" and getattr(self, name) != defaults[name]))
+        shown = [name for name, meta in SETTINGS.items() if meta.in_key == "always"
+                 or (meta.in_key == "differs" and getattr(self, name) != defaults[name])]
+        return "_".join(SETTINGS[name].token(getattr(self, name)) for name in shown)
 
     @classmethod
     def from_variant(cls, dataset: str, variant: str) -> "RunSpec":

@@ -39,7 +39,8 @@ class Sweep:
                 if meta.sweep_required:
                     raise SpecError(f"{label}: required ({meta.describe_list()})")
                 continue
-            grid.append((name, meta.parse_list(label, value) if isinstance(value, str) else (meta.check(label, value),)))
+            values = meta.parse_list(label, value) if isinstance(value, str) else (meta.check(label, value),)
+            grid.append((name, values))
         return cls(dataset=dataset, grid=tuple(grid))
 
     def values(self, name: str) -> tuple:
