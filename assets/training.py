@@ -1,4 +1,4 @@
-"""Two-stage ClipClap training, one run partition (dataset × variant) at a time.
+"""Two-stage training of the run's method (ClipClap by default), one run partition (dataset × variant) at a time.
 
 The run specification comes from the partition key (``RunSpec.from_variant``), so a
 run's identity is never repeated in run config.

@@ -83,7 +83,7 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
         "t-SNE of test videos": _tsne(second, data, test_scores, method),
     }
     report_path = report.write_report(
-        out_dir / "report.html", f"ClipClap GZSL — {dataset}",
+        out_dir / "report.html", f"{'ClipClap' if method.name == 'clipclap' else method.name} GZSL — {dataset}",
         {"Test (stage-2 model, validation β)": {k: metrics[k] for k in ("test_seen", "test_unseen", "test_hm", "test_zsl")},
          "Validation (stage-1 model, best epoch)": {k: metrics[k] for k in ("val_beta", "val_hm", "val_seen", "val_unseen",
                                                                            "val_zsl", "best_epoch", "stage1_epochs",
