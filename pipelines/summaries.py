@@ -31,7 +31,7 @@ def metrics_lines(metrics: dict, spec: RunSpec, report: str | None, mlflow_run_i
     """The result of one run: test S/U/HM/ZSL (%), the paper's beside it, β, where everything is."""
     lines = [f"{spec.dataset} · {spec.variant}   (test, %; β {metrics['val_beta']:.3f} chosen on validation, "
              f"class text looked up by {metrics['text_lookup']})"]
-    paper = PAPER_RESULTS.get(spec.dataset)
+    paper = PAPER_RESULTS.get(spec.dataset) if (spec.method, spec.losses) == ("clipclap", "") else None
     if paper:
         lines.append(_scores("paper", paper))
     lines.append(_scores("ours", metrics))

@@ -47,7 +47,8 @@ def headline(dataset: str, variant: str, metrics: dict) -> str:
         return (f"HM {100 * m['test_hm']:.2f}% (S {100 * m['test_seen']:.2f}%, U {100 * m['test_unseen']:.2f}%), "
                 f"ZSL {100 * m['test_zsl']:.2f}%")
 
-    paper = PAPER_RESULTS.get(dataset)
+    is_paper_run = (metrics.get("method", "clipclap"), metrics.get("losses", "")) == ("clipclap", "")
+    paper = PAPER_RESULTS.get(dataset) if is_paper_run else None  # other methods: results.html, Table 1
     return f"{dataset} · {variant}: {scores(metrics)}" + (f" — paper: {scores(paper)}" if paper else "")
 
 
