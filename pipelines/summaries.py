@@ -5,8 +5,8 @@ import json
 from dataclasses import dataclass, field
 
 from avgzsl.clipclap.presets import PAPER_RESULTS
-from avgzsl.experiments.provenance import ORIGIN_KEY, caveat
-from avgzsl.experiments.results import CAVEAT, CAVEAT_HEADER, GROUP_FIELDS, METRICS, SHORT, cell
+from avgzsl.experiments.provenance import CAVEAT, CAVEAT_HEADER, ORIGIN_KEY, caveat
+from avgzsl.experiments.results import GROUP_FIELDS, METRICS, SHORT, cell
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.names import MEDIA_STAGES
 
@@ -34,7 +34,7 @@ def metrics_lines(metrics: dict, spec: RunSpec, report: str | None, mlflow_run_i
     """The result of one run: test S/U/HM/ZSL (%), the paper's beside it, β, where everything is."""
     lines = [f"{spec.dataset} · {spec.variant}   (test, %; β {metrics['val_beta']:.3f} chosen on validation, "
              f"class text looked up by {metrics['text_lookup']})"]
-    paper = PAPER_RESULTS.get(spec.dataset)
+    paper = PAPER_RESULTS.get(spec.dataset) if (spec.method, spec.losses) == ("clipclap", "") else None
     if paper:
         lines.append(_scores("paper", paper))
     lines.append(_scores("ours", metrics))

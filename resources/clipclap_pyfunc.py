@@ -4,7 +4,7 @@
 :class:`avgzsl.clipclap.model.ClipClap`, rebuilt from the logged safetensors file, and
 ``.predictor`` the :class:`avgzsl.clipclap.predictor.Predictor` around it.  ``predict`` takes
 
-* a feature matrix (N, D): the joint-space embeddings θ_o of its rows, (N, 64);
+* a feature matrix (N, D): the method's video embeddings of its rows (ClipClap: θ_o, (N, 64));
 * ``{"features": (N, D), "class_names": (C,), "class_text": (C, Dt)}`` (``class_text``
   optional; without it, names that are not training classes are encoded by the text
   encoders the run's features recorded, when this machine can build them; without
@@ -40,8 +40,11 @@ class ClipClapPyfunc(mlflow.pyfunc.PythonModel):
 
         if not isinstance(model_input, dict):
             x = np.asarray(model_input, dtype=np.float32)
+            from avgzsl.methods.registry import get_method
+
+            method = get_method(getattr(self.model, "method_name", "clipclap"))
             with torch.no_grad():
-                return self.model.eval().embed_inputs(torch.from_numpy(x)).numpy()
+                return method.embed_videos(self.model.eval(), torch.from_numpy(x)).numpy()
         from avgzsl.clipclap.predictor import PredictError, ranking_table
 
         unknown = set(model_input) - {"features", "class_names", "class_text"}

@@ -14,6 +14,9 @@ from avgzsl.clipclap.presets import preset_for
 from avgzsl.data.store import file_metadata
 from avgzsl.names import STREAMS
 
+CAVEAT = "caveat"  # the runs table's column that marks synthetic, random-weight and shortened runs (:func:`caveat`)
+CAVEAT_HEADER = "not the paper's setting"  # its header in every results table
+
 ORIGIN_KEY = "feature_origin"  # in metrics.json, the runs table, the feature tables' Parquet metadata
 PUBLISHED, SYNTHETIC = "published", "synthetic"
 EXTRACTED_PRETRAINED, EXTRACTED_RANDOM = "extracted-pretrained", "extracted-random"

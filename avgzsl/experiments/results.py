@@ -17,15 +17,13 @@ import polars as pl
 from avgzsl.clipclap.presets import PAPER_CLIP_TEXT_HM, PAPER_RESULTS
 from avgzsl.clipclap.report import figure_png, page
 from avgzsl.data.store import atomic_path, write_text_atomic
-from avgzsl.experiments.provenance import ORIGIN_KEY, caveat
+from avgzsl.experiments.provenance import CAVEAT, CAVEAT_HEADER, ORIGIN_KEY, caveat
 from avgzsl.experiments.spec import SPEC_FIELDS, RunSpec
 
 METRICS: tuple[str, ...] = ("test_seen", "test_unseen", "test_hm", "test_zsl")
 SHORT = {"test_seen": "S", "test_unseen": "U", "test_hm": "HM", "test_zsl": "ZSL"}
 GROUP_FIELDS: tuple[str, ...] = tuple(f for f in SPEC_FIELDS if f != "seed")
 ABLATIONS = ("modality", "text", "text_lookup")
-CAVEAT = "caveat"  # the column that marks synthetic, random-weight and shortened runs (provenance.caveat)
-CAVEAT_HEADER = "not the paper's setting"  # its header in the tables
 
 
 def run_row(spec: RunSpec, metrics: dict, mlflow_run_id: str | None, report_dir: Path) -> dict:
@@ -59,13 +57,14 @@ def cell(mean: float, std: float | None, n: int) -> str:
 
 def _label_columns(results: pl.DataFrame, shown: tuple[str, ...]) -> list[str]:
     """The settings that tell rows apart: the shown ablation plus whatever else varies."""
-    varying = [f for f in GROUP_FIELDS if f not in ABLATIONS and f != "dataset" and results[f].n_unique() > 1]
+    varying = [f for f in GROUP_FIELDS if f not in ABLATIONS and f not in ("dataset", "method", "losses")
+               and results[f].n_unique() > 1]
     return list(shown) + varying
 
 
 def ablation_table(results: pl.DataFrame, dataset: str, vary: str | None) -> list[dict[str, str]]:
     """Rows of one paper table: the main result (``vary`` None) or one ablation, the others at the default."""
-    fixed = {name: RunSpec.defaults(dataset)[name] for name in ABLATIONS}
+    fixed = {name: RunSpec.defaults(dataset)[name] for name in ABLATIONS} | {"method": "clipclap", "losses": ""}
     if vary:
         fixed.pop(vary)
     rows = results.filter(pl.all_horizontal([pl.col(k) == v for k, v in fixed.items()]))
@@ -98,7 +97,12 @@ TABLES = {"Main result": None, "Modality ablation": "modality", "Text ablation":
 
 
 def paper_tables(results: pl.DataFrame, dataset: str) -> dict[str, list[dict[str, str]]]:
-    return {title: ablation_table(results, dataset, vary) for title, vary in TABLES.items()}
+    """ClipClap's main result and ablations (Tables 2, 3), then Table 1 (methods) and Table 4 (losses)."""
+    from avgzsl.experiments.method_tables import method_tables
+
+    defaults = {name: RunSpec.defaults(dataset)[name] for name in ABLATIONS}
+    return {**{title: ablation_table(results, dataset, vary) for title, vary in TABLES.items()},
+            **method_tables(results, dataset, defaults)}
 
 
 def markdown(tables: dict[str, list[dict[str, str]]]) -> str:

@@ -31,9 +31,12 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, fields
 
-from avgzsl.clipclap.presets import preset_for
+from avgzsl.clipclap.presets import Preset
 from avgzsl.clipclap.train import TrainConfig
+from avgzsl.experiments.method_settings import check_method_settings, losses_field, method_field
 from avgzsl.experiments.settings import SpecError, setting, settings_of
+from avgzsl.methods.base import Method
+from avgzsl.methods.registry import DEFAULT_METHOD, get_method
 from avgzsl.names import FEATURE_SOURCES, MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES
 
 __all__ = ["RunSpec", "SETTINGS", "SPEC_FIELDS", "SpecError", "legacy_variant", "upgrade_variant"]
@@ -42,6 +45,8 @@ __all__ = ["RunSpec", "SETTINGS", "SPEC_FIELDS", "SpecError", "legacy_variant", 
 @dataclass(frozen=True)
 class RunSpec:
     dataset: str
+    method: str = method_field()
+    losses: str = losses_field()
     features: str = setting("published", choices=FEATURE_SOURCES, option=False,
                             help="the feature tables: the authors' published ones or those extracted here")
     modality: str = setting("both", choices=MODALITIES, aliases=MODALITY_ALIASES,
@@ -61,22 +66,32 @@ class RunSpec:
                                  help="the authors' post-step BatchNorm refresh (see benchmarks/README.md)")
 
     def __post_init__(self) -> None:
-        defaults = self.defaults(self.dataset)
+        object.__setattr__(self, "method", SETTINGS["method"].check("method", self.method or DEFAULT_METHOD))
+        defaults = self.defaults(self.dataset, self.method)
         for name, meta in SETTINGS.items():
             value = getattr(self, name)
             object.__setattr__(self, name, meta.check(name, defaults[name] if value is None else value))
+        object.__setattr__(self, "losses", check_method_settings(self.method, self.losses, self.modality))
 
     @staticmethod
-    def defaults(dataset: str) -> dict:
-        """Every setting of the paper's default run of ``dataset`` (None in a field: the preset's value)."""
-        preset = preset_for(dataset)
+    def defaults(dataset: str, method: str = DEFAULT_METHOD) -> dict:
+        """Every setting of the paper's default run of ``dataset`` with ``method`` (None in a field: the method's
+        preset value)."""
+        preset = get_method(method).preset(dataset)
         return {f.name: getattr(preset, f.name) if f.default is None else f.default
-                for f in fields(RunSpec) if f.name in SETTINGS}
+                for f in fields(RunSpec) if f.name in SETTINGS} | {"method": method}
+
+    def method_object(self) -> Method:
+        return get_method(self.method)
+
+    def preset(self) -> Preset:
+        """The method's hyperparameters for the dataset (UCF's for a custom dataset)."""
+        return self.method_object().preset(self.dataset)
 
     @property
     def variant(self) -> str:
         """The key of this run within its dataset (a partition key, a folder name)."""
-        defaults = self.defaults(self.dataset)
+        defaults = self.defaults(self.dataset, self.method) | {"method": DEFAULT_METHOD}
         shown = [name for name, meta in SETTINGS.items() if meta.in_key == "always"
                  or (meta.in_key == "differs" and getattr(self, name) != defaults[name])]
         return "_".join(SETTINGS[name].token(getattr(self, name)) for name in shown)
@@ -96,10 +111,11 @@ class RunSpec:
         return asdict(self)
 
     def train_config(self, device: str = "cpu") -> TrainConfig:
-        preset = preset_for(self.dataset)
+        preset = self.preset()
         return TrainConfig(epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size,
                            batches_per_epoch=self.batches_per_epoch, weight_decay=preset.weight_decay,
-                           lr_patience=preset.lr_patience, logging_pass=self.logging_pass, device=device)
+                           lr_patience=preset.lr_patience, logging_pass=self.logging_pass, device=device,
+                           losses=self.losses, dataset=self.dataset)
 
 
 SETTINGS = settings_of(RunSpec)

@@ -63,11 +63,13 @@ def test_no_runs_is_an_error_and_an_empty_table_says_so():
     with pytest.raises(ValueError, match="no finished runs"):
         runs_table([])
     tables = paper_tables(results_table(runs_table([_row(0.5, 1)])), "my-birds")
-    assert list(tables) == ["Main result", "Modality ablation", "Text ablation", "Class-embedding lookup"]
+    assert list(tables) == ["Main result", "Modality ablation", "Text ablation", "Class-embedding lookup",
+                            "Table 1: methods", "Table 4: ClipClap's losses"]
     text = markdown(tables)
     assert "| both modalities, both texts, by name | 60.00 (n=1) |" in text and "_no runs" not in text
     audio_only = markdown(paper_tables(results_table(runs_table([_row(0.5, 1, modality="audio")])), "my-birds"))
     assert audio_only.count("_no runs of this kind yet_") == 3  # only the modality ablation has a row
+    assert "| cjme | not run | not run | not run | not run |  |" in audio_only  # Table 1 lists every method
     assert "| modality audio | 60.00 (n=1) |" in audio_only
 
 

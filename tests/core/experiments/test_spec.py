@@ -35,7 +35,8 @@ def test_the_variant_key_shows_only_what_differs_from_the_papers_run_and_always_
 
 def test_every_key_token_names_one_setting():
     """No value of one setting can be read as another's (a new field must pick a distinct key)."""
-    samples = {name: [v for v in meta.choices if v != RunSpec.defaults("ucf")[name]] if meta.choices else
+    listed = {name: meta.choices or getattr(meta, "examples", ()) for name, meta in SETTINGS.items()}
+    samples = {name: [v for v in listed[name] if v != RunSpec.defaults("ucf")[name]] if listed[name] else
                [True] if meta.kind is bool else [3] for name, meta in SETTINGS.items()}
     for name, values in samples.items():
         for value in values:
