@@ -36,7 +36,8 @@ def _output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a summary as one JSON line at the end")
 
 
-def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_required: bool = True) -> None:
+def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_required: bool = True,
+                   output: bool = True) -> None:
     p.add_argument("--report-dir", required=report_required, type=Path,
                    help="where metrics.json, predictions.parquet, report.html (a sweep: results.*) go")
     if sweep:
@@ -61,7 +62,8 @@ def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_requi
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads per run (default: $AVGZSL_TORCH_THREADS, else the free cores / runs at once)")
-    _output_args(p)
+    if output:
+        _output_args(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--splits-from", default=None, help="a local class-split folder (benchmarks: instead of "
                                                           "downloading the split files)")
     _training_args(run, report_required=False)
+    key = sub.add_parser("key", help="the Dagster partition key <dataset>|<variant> of a run (for the UI, GraphQL "
+                                     "or `dagster asset materialize --partition`), printed last")
+    key.add_argument("--dataset", required=True, help="a benchmark, or a custom dataset's name")
+    key.add_argument("--extracted", action="store_true", help="a run on extracted features (default: published)")
+    _training_args(key, report_required=False, output=False)
     ui = sub.add_parser("ui", help="the Dagster UI and the MLflow UI on 127.0.0.1 over the state folder")
     ui.add_argument("--dagster-port", type=int, default=3000)
     ui.add_argument("--mlflow-port", type=int, default=5000)
@@ -204,6 +211,9 @@ def _dispatch(layout: StateLayout, args: argparse.Namespace, term: Terminal):
 
         return summaries.Summary([], code=serve(layout, args.dagster_port, args.mlflow_port, layout.home / "logs",
                                                say=term.print))
+    if args.command == "key":
+        spec = _spec(args, args.dataset, "extracted" if args.extracted else "published")
+        return summaries.Summary([f"{spec.dataset}|{spec.variant}"], {"partition_key": f"{spec.dataset}|{spec.variant}"})
     if args.command == "run":
         return _run(layout, args, term, args.dataset, args.weights)
     if args.command == "predict":
