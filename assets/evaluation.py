@@ -33,8 +33,7 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
         tracker.log_artifacts(str(files.report_dir), artifact_path="report")
         predictor = write_predictor(layout, spec, data, outputs.metrics["val_beta"])
         logged = mlflow.log_clipclap(str(predictor), "clipclap_stage2")
-        registry = mlflow.register_best(spec.dataset, logged.model_uri, run.info.run_id, "test_hm",
-                                        outputs.metrics["test_hm"])
+        registry = mlflow.register(spec.dataset, logged.model_uri, run.info.run_id)
     m = outputs.metrics
     context.log.info(f"test HM {m['test_hm']:.4f} (S {m['test_seen']:.4f}, U {m['test_unseen']:.4f}), "
                      f"ZSL {m['test_zsl']:.4f}, β {m['val_beta']:.3f}")
@@ -42,7 +41,7 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
         "test_hm": m["test_hm"], "test_seen": m["test_seen"], "test_unseen": m["test_unseen"],
         "test_zsl": m["test_zsl"], "val_beta": m["val_beta"], "text_lookup": m["text_lookup"],
         "registered_model": f"{registry['registered_model']} v{registry['version']}"
-                            f"{' (alias ' + registry['alias'] + ')' if registry['alias_moved'] else ''}",
+                            f"{' (promoted)' if registry['promoted'] else ''}",
         "metrics": dg.MetadataValue.md(markdown_table(outputs.metrics)),
         "report": dg.MetadataValue.path(str(outputs.report_path)),
         "metrics_path": dg.MetadataValue.path(str(outputs.metrics_path)),

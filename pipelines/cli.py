@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--seed", type=int, default=0)
     syn.add_argument("--scale", type=float, default=1.0)
     _output_args(predict_cli.add_parser(sub))
+    predict_cli.add_promote_parser(sub)
     return parser
 
 
@@ -216,6 +217,8 @@ def _dispatch(layout: StateLayout, args: argparse.Namespace, term: Terminal):
         return summaries.Summary([f"{spec.dataset}|{spec.variant}"], {"partition_key": f"{spec.dataset}|{spec.variant}"})
     if args.command == "run":
         return _run(layout, args, term, args.dataset, args.weights)
+    if args.command == "promote":
+        return predict_cli.promote(layout, args)
     if args.command == "predict":
         return predict_cli.run(layout, args, term)
     if args.command == "sweep":
