@@ -11,7 +11,6 @@ class_name, distance, seen``), ``params={"top_k": k}`` (default 5).  Bad input i
 HTTP 400 and a one-line ``message``; the limits are settable (``avgzsl.clipclap.served``).
 """
 import mlflow
-import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
@@ -93,8 +92,6 @@ class ClipClapPyfunc(mlflow.pyfunc.PythonModel):
         from avgzsl.clipclap.predictor import PredictError, ranking_table
         from avgzsl.clipclap.served import check_new_classes, parse_table
 
-        if isinstance(model_input, dict):  # a dict of columns, as a Python caller may pass it
-            model_input = pd.DataFrame({k: list(v) if np.ndim(v) > 1 else [v] for k, v in model_input.items()})
         if not isinstance(model_input, pd.DataFrame):
             raise PredictError(f"input of type {type(model_input).__name__}: expected a table with a features column "
                                "of vectors (a DataFrame, or JSON records)")

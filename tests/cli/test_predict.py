@@ -69,7 +69,7 @@ def test_models_that_cannot_classify_these_videos_are_clear_errors(state_home, t
 
     assert main([*base, "--weights", "random"]) == 1
     assert "give --model" in capsys.readouterr().err
-    assert main([*base, "--model", "models:/avgzsl-nothing@best-test-hm"]) == 1
+    assert main([*base, "--model", "models:/avgzsl-nothing@promoted"]) == 1
     assert "cannot load it from MLflow" in capsys.readouterr().err
     assert main(["predict", video, "--classes", "a", "A", "--model", str(trained_demo.run), "--out", out]) == 1
     assert "given twice" in capsys.readouterr().err
