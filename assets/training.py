@@ -55,7 +55,12 @@ def unchanged(context: dg.AssetExecutionContext, layout, spec: RunSpec) -> dg.Ma
     """A relaunch of a finished run on the same feature tables is skipped (as the CLI does): no new
     training, MLflow run or model version.  The run tag ``avgzsl/retrain=true`` forces the work."""
     files = layout.run(spec.dataset, spec.variant)
-    if context.run.tags.get(RETRAIN_TAG) == "true" or not is_current(files, inputs_digest(feature_tables(layout, spec))):
+    if context.run.tags.get(RETRAIN_TAG) == "true" or not files.stage_summary(2).exists():
+        return None  # (cheap checks first: a run never finished needs no digest of its inputs)
+    try:
+        if not is_current(files, inputs_digest(feature_tables(layout, spec))):
+            return None
+    except FileNotFoundError:  # the step itself says which table is missing
         return None
     context.log.info(f"{spec.dataset}|{spec.variant} is current (evaluated on the same feature tables): skipped; "
                      f"tag the run {RETRAIN_TAG}=true to retrain")
