@@ -3,7 +3,7 @@
 * ``dataset``: ``ucf``, ``activitynet``, ``vggsound`` or a custom dataset's name;
 * ``shard``: ``<dataset>-<NNNN>``; ``video_manifest`` registers a dataset's shards;
 * ``variant``: a run specification's key (:class:`avgzsl.experiments.spec.RunSpec`),
-  e.g. ``published_both_both_name_s42``; a training run is the multi-partition
+  e.g. ``s42`` (the paper's run) or ``audio_clap_s7``; a training run is the multi-partition
   ``dataset × variant``, so every ablation and seed has its own lineage and staleness.
 
 A run partition's key, as the Dagster CLI, GraphQL API and UI write it, is

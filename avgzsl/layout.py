@@ -2,7 +2,7 @@
 
 The state folder is ``./.avgzsl`` in the working directory, or ``$AVGZSL_HOME``::
 
-    dagster/                 DAGSTER_HOME: the instance (SQLite) and dagster.yaml
+    dagster/                 DAGSTER_HOME: the instance (SQLite) and dagster.yaml (pipelines.state)
     mlflow/mlflow.db         the MLflow tracking store; mlflow/artifacts/ its artifacts
     models/                  encoder checkpoints fetched through the hub client
     data/<dataset>/          manifest, media store, ledgers, per-shard features,
@@ -25,44 +25,10 @@ from pathlib import Path
 
 import polars as pl
 
-from avgzsl.coordination import file_lock
 from avgzsl.data.datasets import DatasetSpec, shard_key
-from avgzsl.data.store import is_temp, write_text_atomic
+from avgzsl.data.store import is_temp
 from avgzsl.errors import StateError
 from avgzsl.names import FEATURE_SOURCES
-
-DAGSTER_YAML = """\
-# Written by avgzsl; edit freely (it is not overwritten once present).
-telemetry:
-  enabled: false
-concurrency:
-  runs:
-    max_concurrent_runs: 2
-  pools:
-    default_limit: 1  # the `gpu` pool of the encoder steps: one at a time
-# A run whose process is gone (killed) is marked failed and its pool slots freed: by
-# every avgzsl command before it starts a run, and under `dagster dev` by the daemon.
-run_launcher:
-  module: pipelines.recovery
-  class: LivenessRunLauncher
-run_monitoring:
-  enabled: true
-  poll_interval_seconds: 30
-  max_resume_run_attempts: 0
-  free_slots_after_run_end_seconds: 5
-"""
-# Earlier generated versions, replaced by the current one (a file the user edited is kept).
-_OLD_DAGSTER_YAMLS = ("""\
-# Written by avgzsl; edit freely (it is not overwritten once present).
-telemetry:
-  enabled: false
-concurrency:
-  runs:
-    max_concurrent_runs: 2
-  pools:
-    default_limit: 1  # the `gpu` pool of the encoder steps: one at a time
-""",)
-
 
 def safe_name(name: str) -> str:
     """A folder name for a user-given key: never a path, never an option."""
@@ -136,7 +102,7 @@ class StateLayout:
         return self.home / "locks" / f"{name}.lock"
 
     def prepare(self) -> "StateLayout":
-        """Create the folders and a Dagster instance config with telemetry off.
+        """Create the folders (the Dagster layer adds its instance config: :mod:`pipelines.state`).
 
         A folder that cannot be created (read-only, a file in the way, a full disk) is a
         :class:`StateError` naming it and the cause.
@@ -144,22 +110,8 @@ class StateLayout:
         try:
             for d in (self.dagster_home, self.mlflow_artifacts, self.data_dir, self.runs_dir, self.models_dir):
                 d.mkdir(parents=True, exist_ok=True)
-            cfg = self.dagster_home / "dagster.yaml"
-            if not cfg.exists() or cfg.read_text() in _OLD_DAGSTER_YAMLS:
-                with file_lock(self.lock_file("dagster")):
-                    if not cfg.exists() or cfg.read_text() in _OLD_DAGSTER_YAMLS:
-                        write_text_atomic(DAGSTER_YAML, cfg)
         except OSError as error:
             raise StateError.of(error, self.home) from error
-        return self
-
-    def activate(self) -> "StateLayout":
-        """Point this process's Dagster and MLflow at the state folder."""
-        self.prepare()
-        os.environ["AVGZSL_HOME"] = str(self.home)
-        os.environ["DAGSTER_HOME"] = str(self.dagster_home)
-        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-        os.environ.setdefault("DO_NOT_TRACK", "true")
         return self
 
 
@@ -206,12 +158,12 @@ class DatasetPaths:
 
     def read_spec(self) -> DatasetSpec:
         if not self.spec.exists():
-            raise FileNotFoundError(f"{self.spec} is missing: materialize video_manifest for this dataset first")
+            raise FileNotFoundError(f"{self.spec} is missing: run `avgzsl run {self.root.name} --until download` first")
         return DatasetSpec.from_json(self.spec.read_text())
 
     def read_manifest(self) -> pl.DataFrame:
         if not self.manifest.exists():
-            raise FileNotFoundError(f"{self.manifest} is missing: materialize video_manifest for this dataset first")
+            raise FileNotFoundError(f"{self.manifest} is missing: run `avgzsl run {self.root.name} --until download` first")
         return pl.read_parquet(self.manifest)
 
     def previous_manifest(self, spec: DatasetSpec) -> pl.DataFrame | None:

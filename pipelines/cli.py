@@ -14,12 +14,13 @@ from pathlib import Path
 
 from avgzsl.errors import OptionError, RunFailed, UserError, state_failure
 from avgzsl.experiments.spec import RunSpec
-from avgzsl.experiments.sweep import Sweep
 from avgzsl.layout import StateLayout
-from avgzsl.names import BENCHMARKS, MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES, WEIGHTS
+from avgzsl.names import BENCHMARKS, WEIGHTS
 from avgzsl.progress import reporting
 from avgzsl.runtime import Execution
 from pipelines import predict_cli, summaries
+from pipelines.state import open_state
+from pipelines.run_options import add_run_options, run_settings, sweep_grid
 from pipelines.terminal import NORMAL, QUIET, VERBOSE, Terminal
 
 STAGE_CHOICES = ("download", "split", "features", "embeddings", "train", "evaluate")
@@ -40,25 +41,9 @@ def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_requi
                    output: bool = True) -> None:
     p.add_argument("--report-dir", required=report_required, type=Path,
                    help="where metrics.json, predictions.parquet, report.html (a sweep: results.*) go")
+    add_run_options(p, sweep)
     if sweep:
-        p.add_argument("--seeds", required=True, help="a range 'a..b' (inclusive), a list 'a,b,c' or one seed")
-        p.add_argument("--modality", default="both", help=f"comma list of {', '.join(MODALITIES)} (video = visual)")
-        p.add_argument("--text", default="both", help=f"comma list of {', '.join(TEXT_SOURCES)}")
-        p.add_argument("--text-lookup", default="name", help=f"comma list of {', '.join(TEXT_LOOKUPS)}")
         p.add_argument("--parallel", type=int, default=0, help="runs at once (default: the free cores)")
-    else:
-        p.add_argument("--seed", type=int, default=42)
-        p.add_argument("--modality", choices=MODALITIES + tuple(MODALITY_ALIASES), default="both",
-                       help="the model's input: both, audio or visual ('video' is an alias of visual)")
-        p.add_argument("--text", choices=TEXT_SOURCES, default="both")
-        p.add_argument("--text-lookup", choices=TEXT_LOOKUPS, default="name",
-                       help="name (default) or positional: the authors' defect, for exact comparison")
-    p.add_argument("--epochs", type=int, default=0, help="stage-1 epochs (default: the paper's per dataset)")
-    p.add_argument("--lr", type=float, default=0.0, help="learning rate (default: the paper's per dataset)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--batches-per-epoch", type=int, default=300, help="300 in the paper; fewer for a smoke test")
-    p.add_argument("--no-logging-pass", action="store_true",
-                   help="skip the authors' post-step BatchNorm refresh (see benchmarks/README.md)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads per run (default: $AVGZSL_TORCH_THREADS, else the free cores / runs at once)")
@@ -119,15 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace) -> dict:
-    """The run settings every command shares (RunSpec fields besides the ablation grid)."""
-    return {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
-            "batches_per_epoch": args.batches_per_epoch, "logging_pass": not args.no_logging_pass}
-
-
 def _spec(args: argparse.Namespace, dataset: str, features: str) -> RunSpec:
-    return RunSpec(dataset=dataset, features=features, modality=args.modality, text=args.text,
-                   text_lookup=args.text_lookup, seed=args.seed, **_settings(args))
+    return RunSpec(dataset=dataset, features=features, **run_settings(args))
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Every run setting and execution option checked before any work (one line naming the option)."""
+    if args.command == "sweep":
+        sweep_grid(args, args.dataset, "published")
+        _execution(args)
+    elif args.command in ("reproduce", "run", "demo"):
+        run_settings(args)
+        _execution(args)
 
 
 def _execution(args: argparse.Namespace) -> Execution:
@@ -168,8 +156,7 @@ def _reproduce(layout: StateLayout, args: argparse.Namespace, term: Terminal):
 def _sweep(layout: StateLayout, args: argparse.Namespace, term: Terminal):
     from avgzsl.data.authors import check_authors_root
 
-    grid = Sweep.parse(args.dataset, args.seeds, args.modality, args.text, args.text_lookup,
-                       features="extracted" if args.extracted else "published", **_settings(args))
+    grid = sweep_grid(args, args.dataset, "extracted" if args.extracted else "published")
     specs, execution, out_dir = grid.specs(), _execution(args), _report_dir(args.report_dir)
     if args.features_root is not None:
         check_authors_root(args.features_root, args.dataset, args.split_folder)
@@ -184,8 +171,7 @@ def _run(layout: StateLayout, args: argparse.Namespace, term: Terminal, dataset:
     from avgzsl.data.datasets import load_dataset_spec, parse_shard_range
 
     parse_shard_range(getattr(args, "shards", None))
-    train = {**_settings(args), "modality": args.modality, "text": args.text, "text_lookup": args.text_lookup,
-             "seed": args.seed}
+    train = run_settings(args)
     name = load_dataset_spec(dataset).name
     spec = RunSpec(dataset=name, features="extracted", **train) if args.until in ("train", "evaluate") else None
     execution, out_dir = _execution(args), _report_dir(args.report_dir)
@@ -241,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     layout = StateLayout.resolve(args.home)
     term = Terminal(layout.home / "logs" / "avgzsl.log", verbosity, plain=getattr(args, "json", False))
     try:
-        layout.activate()
+        _check_options(args)
+        open_state(layout)
         summary = _dispatch(layout, args, term)
     except KeyboardInterrupt:
         term.error("interrupted")

@@ -27,12 +27,12 @@ from pipelines.sweep import run_sweep
 PIPELINE_STAGES = ("download", "split", "features", "embeddings", "train", "evaluate")
 
 
-def import_published_features(dataset: str, features_root: Path, benchmark: str, split_folder: str) -> dict:
+def import_published_features(layout: StateLayout, dataset: str, features_root: Path, benchmark: str, split_folder: str) -> dict:
     emit("stage", name="import the published features", detail=str(features_root))
-    ensure_partitions("dataset", [dataset])
+    ensure_partitions(layout, "dataset", [dataset])
     config = {"features_root": str(Path(features_root).resolve()), "benchmark": benchmark,
               "split_folder": split_folder}
-    result = execute(import_published, {"ops": {"published_features": {"config": config}}}, partition_key=dataset)
+    result = execute(layout, import_published, {"ops": {"published_features": {"config": config}}}, partition_key=dataset)
     return asset_metadata(result, "published_features")
 
 
@@ -52,7 +52,7 @@ def train_and_report(layout: StateLayout, specs: list[RunSpec], out_dir: Path | 
     done = [s for s in specs if s.variant not in outcome.failed]
     if outcome.trained:
         emit("stage", name="tabulate the results", detail=dataset)
-        execute(summarize_results, partition_key=dataset)
+        execute(layout, summarize_results, partition_key=dataset)
     if len(specs) == 1 and done:
         files = layout.run(dataset, specs[0].variant)
         summary["metrics"] = json.loads((files.report_dir / "metrics.json").read_text())
@@ -74,7 +74,7 @@ def train_and_report(layout: StateLayout, specs: list[RunSpec], out_dir: Path | 
 def reproduce(layout: StateLayout, spec: RunSpec, features_root: Path, benchmark: str, split_folder: str,
               out_dir: Path, execution: Execution = Execution()) -> dict:
     """The published-features entry: import, then one run, its report in ``out_dir``."""
-    import_published_features(spec.dataset, features_root, benchmark, split_folder)
+    import_published_features(layout, spec.dataset, features_root, benchmark, split_folder)
     return train_and_report(layout, [spec], out_dir, execution, title=f"reproduce {spec.dataset} {spec.variant}")
 
 
@@ -83,7 +83,7 @@ def sweep(layout: StateLayout, specs: list[RunSpec], out_dir: Path, execution: E
     """A sweep over published features (``features_root``) or the dataset's extracted ones."""
     dataset = specs[0].dataset
     if features_root is not None:
-        import_published_features(dataset, features_root, dataset, split_folder)
+        import_published_features(layout, dataset, features_root, dataset, split_folder)
     return train_and_report(layout, specs, out_dir, execution, title=f"sweep {dataset} ({len(specs)} runs)")
 
 
@@ -95,17 +95,17 @@ def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | No
     spec = load_dataset_spec(dataset)
     given = {k: v for k, v in (train or {}).items() if k in SPEC_FIELDS and k != "dataset"}
     run_spec = RunSpec(dataset=spec.name, **{**given, "features": "extracted"}) if until in RUN_STAGES else None
-    ensure_partitions("dataset", [spec.name])
+    ensure_partitions(layout, "dataset", [spec.name])
     manifest_config = {"source": str(dataset) if spec.benchmark else spec.root}
     if splits_from:
         manifest_config["splits_from"] = str(Path(splits_from).resolve())
     emit("stage", name="manifest", detail=spec.root or spec.name)
-    execute(video_manifest_job, {"ops": {"video_manifest": {"config": manifest_config}}}, partition_key=spec.name)
+    execute(layout, video_manifest_job, {"ops": {"video_manifest": {"config": manifest_config}}}, partition_key=spec.name)
     paths = layout.dataset(spec.name)
     keys = select_shards(paths.shard_keys(spec.name), shards)
     stages = PIPELINE_STAGES[: PIPELINE_STAGES.index(until) + 1]
     resources = encoder_resources(weights, encoders)
-    media = execute(acquire_media, {"resources": resources} if "features" in stages else None,
+    media = execute(layout, acquire_media, {"resources": resources} if "features" in stages else None,
                     partition_range=(keys[0], keys[-1]), assets=asset_names(*(s for s in stages if s in SHARD_STAGES)))
     summary = {s: stage_summary(paths, s, keys) for s in ("download", "split") if s in stages}
     if "features" in stages:
@@ -118,7 +118,7 @@ def run_pipeline(layout: StateLayout, dataset: str, until: str, shards: str | No
                 "shards_skipped": meta["shards_skipped"]}
     if "embeddings" in stages:
         emit("stage", name="class embeddings and feature tables", detail=spec.name)
-        result = execute(extract_tables, {"resources": resources}, partition_key=spec.name)
+        result = execute(layout, extract_tables, {"resources": resources}, partition_key=spec.name)
         classes, tables = (asset_metadata(result, name) for name in asset_names("embeddings"))
         summary["embeddings"] = {"classes": classes.get("classes"), "skipped_unchanged": classes.get("skipped_unchanged"),
                                  "videos": tables.get("videos"), "missing_videos": tables.get("missing_videos"),

@@ -18,11 +18,12 @@ from resources import (AudioEncoderResource, MediaResource, MlflowResource, Stat
 
 calm_pool_waits()  # run workers too (dagster dev): no busy wait, Ctrl-C obeyed, dead holders freed
 
+state = StateResource.configure_at_launch()  # one state folder, shared with every resource that needs it
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=JOBS,
-    resources={"state": StateResource(), "mlflow": MlflowResource(), "media": MediaResource(),
-               "visual_encoder": VisualEncoderResource(), "audio_encoder": AudioEncoderResource(),
+    resources={"state": state, "mlflow": MlflowResource(state=state), "media": MediaResource(),
+               "visual_encoder": VisualEncoderResource(state=state), "audio_encoder": AudioEncoderResource(state=state),
                "training": TrainingResource()},
     schedules=schedules,
     sensors=sensors,

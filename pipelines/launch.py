@@ -1,8 +1,6 @@
 """Execute jobs of the code location in the project's persistent instance (the CLI's entry point to Dagster)."""
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from avgzsl.coordination import file_lock
@@ -12,33 +10,35 @@ from avgzsl.layout import StateLayout
 from pipelines import pools, recovery
 from pipelines.definitions import defs
 from pipelines.run_config import range_tags
+from pipelines.state import migrate_variant_keys, open_state
 
 _CACHE: dict = {}
 # A step ended by Ctrl-C / SIGTERM fails with one of these.
 INTERRUPTS = ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
 
 
-def instance() -> dg.DagsterInstance:
-    """This process's Dagster instance of the state folder (``$DAGSTER_HOME``).
+def instance(layout: StateLayout) -> dg.DagsterInstance:
+    """This process's Dagster instance of the state folder (opened with :func:`pipelines.state.open_state`).
 
     The first use of a state folder creates its SQLite storage: that happens under a
     file lock, so concurrent commands on a fresh folder do not race; then runs left
-    behind by dead processes are failed and their pool slots freed (:mod:`pipelines.recovery`).
+    behind by dead processes are failed and their pool slots freed (:mod:`pipelines.recovery`),
+    and run folders and partitions of earlier variant keys are renamed (:func:`migrate_variant_keys`).
     """
-    home = os.environ.get("DAGSTER_HOME")
-    if _CACHE.get("home") != home or "instance" not in _CACHE:
-        layout = StateLayout.resolve()
+    if _CACHE.get("home") != layout.home or "instance" not in _CACHE:
+        open_state(layout)
         try:
             with file_lock(layout.lock_file("dagster")):
                 created = dg.DagsterInstance.get()
                 recovery.reap(created, str(layout.home))
+                migrate_variant_keys(layout, created)
         except Exception as error:
             failure = state_failure(error, layout.home)
             if failure is None:
                 raise
             raise failure from error
         _CACHE.clear()
-        _CACHE.update(home=home, instance=created)
+        _CACHE.update(home=layout.home, instance=created)
     return _CACHE["instance"]
 
 
@@ -49,7 +49,7 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-def execute(job, run_config: dict | None = None,
+def execute(layout: StateLayout, job, run_config: dict | None = None,
             partition_key: str | None = None, partition_range: tuple[str, str] | None = None,
             assets: list[str] | None = None, tags: dict[str, str] | None = None):
     """Run a job of the code location in process; raise :class:`RunFailed` with the root causes on failure.
@@ -60,11 +60,11 @@ def execute(job, run_config: dict | None = None,
     :class:`StateError` naming the state folder.
     """
     tags = {**(tags or {}), **(range_tags(*partition_range) if partition_range else {}), **recovery.owner_tags()}
-    home = StateLayout.resolve().home
+    home = layout.home
     pools.install()
     try:
         result = defs.resolve_job_def(job.name).execute_in_process(
-            run_config=run_config or {}, instance=instance(), partition_key=partition_key, tags=tags,
+            run_config=run_config or {}, instance=instance(layout), partition_key=partition_key, tags=tags,
             asset_selection=[dg.AssetKey(a) for a in assets] if assets else None, raise_on_error=False)
     except Exception as error:
         failure = state_failure(error, home)
@@ -85,10 +85,10 @@ def execute(job, run_config: dict | None = None,
     return result
 
 
-def ensure_partitions(name: str, keys: list[str]) -> None:
+def ensure_partitions(layout: StateLayout, name: str, keys: list[str]) -> None:
     """Register dynamic partition keys that are not registered yet (under the lock: concurrent commands add once)."""
-    store = instance()
-    with file_lock(StateLayout.resolve().lock_file("dagster")):
+    store = instance(layout)
+    with file_lock(layout.lock_file("dagster")):
         new = [k for k in dict.fromkeys(keys) if not store.has_dynamic_partition(name, k)]
         if new:
             store.add_dynamic_partitions(name, new)

@@ -117,7 +117,7 @@ def run(layout: StateLayout, args: argparse.Namespace, term: Terminal) -> summar
     overrides = _overrides(args.encoders, args.weights, args.device)
     with term.captured(), reporting(term.event):
         term.line("▸ load the model" + (f": {args.model}" if args.model else f" of dataset {args.dataset}"))
-        folder = MlflowResource(home=str(layout.home)).predictor_folder(args.model, args.dataset)
+        folder = MlflowResource.of(layout).predictor_folder(args.model, args.dataset)
         predictor = Predictor.load(folder)
         output = predict(predictor, list(args.inputs), names, layout.predict_dir, top_k=args.top_k,
                          weights=args.weights, overrides=overrides, device=args.device,

@@ -109,7 +109,7 @@ def _close_mlflow_runs(home: str | None, dagster_run_ids: list[str]) -> None:
 
     layout = StateLayout.resolve(home)
     if (layout.mlflow_dir / "mlflow.db").exists():
-        MlflowResource(home=str(layout.home)).close_dead_runs(dagster_run_ids)
+        MlflowResource.of(layout).close_dead_runs(dagster_run_ids)
 
 
 class LivenessRunLauncher(DefaultRunLauncher):

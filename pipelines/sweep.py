@@ -40,15 +40,14 @@ class SweepOutcome:
     mlflow_parent_run_id: str | None = None
 
 
-def _train(home: str, spec: RunSpec, tags: dict, training: dict, assets: list[str],
+def _train(layout: StateLayout, spec: RunSpec, tags: dict, training: dict, assets: list[str],
            events=None) -> tuple[str | None, str | None]:
     """One variant's run: (error or None, Dagster run id).  Runs in a pool worker or in this process."""
-    StateLayout.resolve(home).activate()
     with reporting(events.put) if events is not None else contextlib.nullcontext():
         emit("run_started", dataset=spec.dataset, variant=spec.variant)
         error, run_id = None, None
         try:
-            run_id = execute(train_variant, {"resources": {"training": {"config": training}}},
+            run_id = execute(layout, train_variant, {"resources": {"training": {"config": training}}},
                              partition_key=run_partition_key(spec), assets=assets, tags=tags).run_id
         except RunFailed as failed:
             error, run_id = str(failed), failed.run_id
@@ -79,20 +78,20 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
             todo.append(spec)
     if not todo:
         return outcome
-    instance = dagster_instance()
-    ensure_partitions("dataset", sorted({s.dataset for s in todo}))
-    ensure_partitions("variant", [s.variant for s in todo])
+    instance = dagster_instance(layout)
+    ensure_partitions(layout, "dataset", sorted({s.dataset for s in todo}))
+    ensure_partitions(layout, "variant", [s.variant for s in todo])
     graph, keys = asset_graph(), [dg.AssetKey(a) for a in assets]
     record = backfills.open_backfill(instance, graph, [run_partition_key(s) for s in todo], keys, title,
                                      {"avgzsl/sweep": title})
     outcome.backfill_id = record.backfill_id
-    mlflow = MlflowResource(home=str(layout.home))
+    mlflow = MlflowResource.of(layout)
     datasets = sorted({s.dataset for s in todo})
     if len(specs) > 1 and len(datasets) == 1:
         outcome.mlflow_parent_run_id = mlflow.start_parent(datasets[0], title, {"variants": len(specs)})
     tags = {**backfills.run_tags(record), **({PARENT_TAG: outcome.mlflow_parent_run_id}
                                               if outcome.mlflow_parent_run_id else {})}
-    finished = _execute(str(layout.home), todo, tags, parallel, training, assets)
+    finished = _execute(layout, todo, tags, parallel, training, assets)
     for spec in todo:
         error, run_id = finished[spec.variant]
         if run_id:
@@ -110,15 +109,15 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
     return outcome
 
 
-def _execute(home: str, todo: list[RunSpec], tags: dict, parallel: int, training: dict,
+def _execute(layout: StateLayout, todo: list[RunSpec], tags: dict, parallel: int, training: dict,
              assets: list[str]) -> dict[str, tuple[str | None, str | None]]:
     """Run every spec, ``parallel`` at a time; variant → (error or None, Dagster run id)."""
     if parallel <= 1 or len(todo) == 1:  # in this process: its events reach the sinks directly
-        return {spec.variant: _train(home, spec, tags, training, assets) for spec in todo}
+        return {spec.variant: _train(layout, spec, tags, training, assets) for spec in todo}
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, _forwarding(manager.Queue()) as events:
         with ProcessPoolExecutor(max_workers=min(parallel, len(todo)), mp_context=context) as pool:
-            futures = {spec.variant: pool.submit(_train, home, spec, tags, training, assets, events) for spec in todo}
+            futures = {spec.variant: pool.submit(_train, layout, spec, tags, training, assets, events) for spec in todo}
             return {variant: future.result() for variant, future in futures.items()}
 
 

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from avgzsl.layout import StateLayout
+from pipelines.state import environment
 
 HOST = "127.0.0.1"
 GRACE_S = 10.0
@@ -74,8 +75,7 @@ def serve(layout: StateLayout, dagster_port: int, mlflow_port: int, log_dir: Pat
           ready_timeout_s: float = 120.0) -> int:
     """Start both UIs, print their URLs once they answer, and wait for Ctrl-C / SIGTERM."""
     ports = {"dagster": free_port(dagster_port), "mlflow": free_port(mlflow_port)}
-    env = {**os.environ, "DAGSTER_HOME": str(layout.dagster_home), "AVGZSL_HOME": str(layout.home),
-           "MLFLOW_DISABLE_TELEMETRY": "true", "DAGSTER_DISABLE_TELEMETRY": "true"}
+    env = {**os.environ, **environment(layout)}
     log_dir.mkdir(parents=True, exist_ok=True)
     processes: list[subprocess.Popen] = []
     stopping = {"signal": None}

@@ -22,6 +22,7 @@ import dagster as dg
 from avgzsl.coordination import file_lock, process_token, token_alive
 from avgzsl.errors import state_failure
 from avgzsl.layout import StateLayout
+from resources.state import StateResource, UsesState
 
 PARENT_TAG = "avgzsl/mlflow_parent_run_id"
 PROMOTED_ALIAS = "promoted"  # the version a user chose (`avgzsl promote`): predict --dataset's default model
@@ -30,15 +31,18 @@ OWNER_TAG = "avgzsl.process"
 _READY: set[str] = set()  # tracking URIs whose store this process has opened
 
 
-class MlflowResource(dg.ConfigurableResource):
+class MlflowResource(UsesState):
     """Tracking URI (default: SQLite in the state folder) and experiment naming."""
 
     tracking_uri: Optional[str] = None
     experiment_prefix: str = "avgzsl"
-    home: Optional[str] = None
+
+    @classmethod
+    def of(cls, layout: StateLayout) -> "MlflowResource":
+        return cls(state=StateResource.of(layout))
 
     def _layout(self) -> StateLayout:
-        return StateLayout.resolve(self.home).prepare()
+        return self.state.layout()
 
     def client(self):
         import mlflow

@@ -22,11 +22,12 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
 def state_home(tmp_path, monkeypatch):
     """A fresh state folder (Dagster home + MLflow SQLite store) for one test."""
     from avgzsl.layout import StateLayout
+    from pipelines.state import environment, open_state
 
-    home = tmp_path / "state"
-    monkeypatch.setenv("AVGZSL_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
-    return StateLayout.resolve(home).prepare()
+    layout = StateLayout.resolve(tmp_path / "state")
+    for key, value in environment(layout).items():
+        monkeypatch.setenv(key, value)  # restored after the test
+    return open_state(layout)
 
 
 @pytest.fixture

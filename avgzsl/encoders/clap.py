@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -28,15 +28,16 @@ TEXT_TOKENIZERS = ("hub", "standin")
 class AudioEncoderSpec:
     amodel: str = "HTSAT-tiny"
     enable_fusion: bool = False  # only False is supported
-    weights: str = "pretrained"  # "pretrained" | "random"
-    checkpoint: str = DEFAULT_CLAP_CHECKPOINT  # id in lukewys/laion_clap, or a local path
+    weights: str = field(default="pretrained", metadata={"help": "pretrained | random"})
+    checkpoint: str = field(default=DEFAULT_CLAP_CHECKPOINT, metadata={"help": "id in lukewys/laion_clap or a local path"})
     device: str = "auto"
     batch_size: int = 32
     seed: int = 0  # initialisation seed for weights="random"
     trust_checkpoint: bool = False  # allow torch.load(weights_only=False) for pickled checkpoints
     # "hub": the real roberta-base tokenizer from the Hugging Face cache; "standin": an offline
     # stand-in tokenizer and 1-layer text branch (weights="random" only: tests, the offline demo).
-    text_tokenizer: str = "hub"
+    text_tokenizer: str = field(default="hub", metadata={"help": "hub (the real roberta-base tokenizer) | standin: an "
+                                                                 "offline stand-in for random weights (tests, offline demo)"})
 
 
 class AudioEncoder:

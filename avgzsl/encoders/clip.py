@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from difflib import get_close_matches
 from typing import Sequence
@@ -30,10 +30,12 @@ DEFAULT_PRETRAINED_TAG = "openai"  # the paper used OpenAI CLIP ViT-B/32 (QuickG
 @dataclass(frozen=True)
 class VisualEncoderSpec:
     model_name: str = "ViT-B-32"
-    weights: str = "pretrained"  # "pretrained" | "random"
-    pretrained_tag: str = DEFAULT_PRETRAINED_TAG  # e.g. "openai" (QuickGELU handled automatically)
-    checkpoint_path: str | None = None  # local open_clip state dict; overrides the hub download
-    model_config: str | None = None  # an architecture JSON <model_name>.json not built into open_clip
+    weights: str = field(default="pretrained", metadata={"help": "pretrained | random"})
+    pretrained_tag: str = field(default=DEFAULT_PRETRAINED_TAG, metadata={
+        "help": "open_clip tag: openai (the paper's) or e.g. laion2b_s34b_b79k (QuickGELU handled automatically)"})
+    checkpoint_path: str | None = field(default=None, metadata={"help": "a local open_clip state dict instead"})
+    model_config: str | None = field(default=None, metadata={
+        "help": "an open_clip architecture JSON <model_name>.json not built into open_clip"})
     device: str = "auto"
     batch_size: int = 64
     fp16: bool = True  # half precision on CUDA only; CPU always runs fp32

@@ -59,7 +59,7 @@ def _label_columns(results: pl.DataFrame, shown: tuple[str, ...]) -> list[str]:
 
 def ablation_table(results: pl.DataFrame, dataset: str, vary: str | None) -> list[dict[str, str]]:
     """Rows of one paper table: the main result (``vary`` None) or one ablation, the others at the default."""
-    fixed = {"modality": "both", "text": "both", "text_lookup": "name"}
+    fixed = {name: RunSpec.defaults(dataset)[name] for name in ABLATIONS}
     if vary:
         fixed.pop(vary)
     rows = results.filter(pl.all_horizontal([pl.col(k) == v for k, v in fixed.items()]))

@@ -1,13 +1,30 @@
 """One run specification: what identifies a training run, with a short readable key.
 
-A :class:`RunSpec` is built once (from the CLI or from Dagster config), with the
+A :class:`RunSpec` is built once (from the CLI or from a partition key), with the
 paper's per-dataset defaults filled in and every value validated; its ``variant`` key
 names the run everywhere: the Dagster partition, the run folder, the MLflow run name.
-The key lists the ablation settings and the seed, then only the settings that differ
-from the dataset's preset::
 
-    published_both_both_name_s42            the paper's UCF run
-    published_audio_clap_positional_s7_e3_bpe60
+Each field is defined here once, with its :class:`~avgzsl.experiments.settings.Setting`
+(help, allowed values, key token); a default of ``None`` means the dataset's preset
+(:mod:`avgzsl.clipclap.presets`).  The CLI options, a sweep's grid, ``settings()`` (MLflow
+params) and the key are generated from these fields.
+
+The key lists, in field order, only what differs from the paper's default run of the
+dataset, and always the seed::
+
+    s42                     the paper's UCF run
+    audio_clap_s7_e3_bpe60  audio only, CLAP text, seed 7, 3 epochs of 60 batches
+
+To add a setting, add one field here: ``name: type = setting(default, help=..., choices=...
+| kind=int/float/bool, key=...)`` (a ``None`` default: the preset's value, added to
+:class:`~avgzsl.clipclap.presets.Preset`).  Nothing else changes: it becomes an option of
+``reproduce``, ``sweep`` (a list), ``run`` and ``demo``, a column of ``settings()`` (MLflow
+params, metrics.json, the results tables) and, when not at its default, a part of the
+key; its key tokens must be unlike any other setting's (``test_every_key_token_names_one_setting``).
+
+Keys of earlier versions (``published_both_both_name_s42_e3``) still parse
+(:func:`legacy_variant`); :func:`avgzsl.experiments.runs.migrate_run_folders` renames
+their run folders.
 """
 from __future__ import annotations
 
@@ -16,82 +33,62 @@ from dataclasses import asdict, dataclass, fields
 
 from avgzsl.clipclap.presets import preset_for
 from avgzsl.clipclap.train import TrainConfig
-from avgzsl.errors import UserError
-from avgzsl.names import FEATURE_SOURCES, TEXT_LOOKUPS, TEXT_SOURCES, modality as canonical_modality
+from avgzsl.experiments.settings import SpecError, setting, settings_of
+from avgzsl.names import FEATURE_SOURCES, MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES
 
-
-class SpecError(UserError, ValueError):
-    """An invalid run setting; the message names the option and the allowed values."""
-
-
-# Optional key parts: (field, key prefix, how the value is written).
-_EXTRAS = (("epochs", "e", str), ("lr", "lr", lambda v: f"{v:g}"), ("batch_size", "bs", str),
-           ("batches_per_epoch", "bpe", str))
+__all__ = ["RunSpec", "SETTINGS", "SPEC_FIELDS", "SpecError", "legacy_variant", "upgrade_variant"]
 
 
 @dataclass(frozen=True)
 class RunSpec:
     dataset: str
-    features: str = "published"
-    modality: str = "both"
-    text: str = "both"
-    text_lookup: str = "name"
-    seed: int = 42
-    epochs: int = 0  # 0: the dataset's preset
-    lr: float = 0.0  # 0: the dataset's preset
-    batch_size: int = 64
-    batches_per_epoch: int = 300
-    logging_pass: bool = True
+    features: str = setting("published", choices=FEATURE_SOURCES, option=False,
+                            help="the feature tables: the authors' published ones or those extracted here")
+    modality: str = setting("both", choices=MODALITIES, aliases=MODALITY_ALIASES,
+                            help="the model's input ('video' is an alias of visual)")
+    text: str = setting("both", choices=TEXT_SOURCES, help="the class-name text embeddings")
+    text_lookup: str = setting("name", choices=TEXT_LOOKUPS,
+                               help="how a class finds its text; positional: the authors' defect, for exact "
+                                    "comparison")
+    seed: int = setting(None, kind=int, minimum=0, key="s", in_key="always", sweep_option="seeds",
+                        sweep_required=True, help="the random seed")
+    epochs: int = setting(None, kind=int, minimum=1, key="e", help="stage-1 epochs")
+    lr: float = setting(None, kind=float, positive=True, key="lr", help="learning rate")
+    batch_size: int = setting(None, kind=int, minimum=2, key="bs", help="batch size")
+    batches_per_epoch: int = setting(None, kind=int, minimum=1, key="bpe",
+                                     help="batches per epoch (fewer for a smoke test)")
+    logging_pass: bool = setting(True, kind=bool, key="nolog",
+                                 help="the authors' post-step BatchNorm refresh (see benchmarks/README.md)")
 
     def __post_init__(self) -> None:
-        preset = preset_for(self.dataset)
-        set_ = object.__setattr__
-        try:
-            set_(self, "modality", canonical_modality(self.modality))
-        except ValueError as error:
-            raise SpecError(str(error)) from None
-        for name, allowed in (("features", FEATURE_SOURCES), ("text", TEXT_SOURCES), ("text_lookup", TEXT_LOOKUPS)):
-            if getattr(self, name) not in allowed:
-                raise SpecError(f"{name} {getattr(self, name)!r}: expected one of {', '.join(allowed)}")
-        set_(self, "epochs", int(self.epochs or preset.epochs))
-        set_(self, "lr", float(self.lr or preset.lr))
-        for name, low in (("epochs", 1), ("batch_size", 2), ("batches_per_epoch", 1)):
-            if getattr(self, name) < low:
-                raise SpecError(f"{name} {getattr(self, name)}: expected at least {low}")
-        if not self.lr > 0:
-            raise SpecError(f"lr {self.lr}: expected a positive learning rate")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise SpecError(f"seed {self.seed!r}: expected a whole number ≥ 0")
+        defaults = self.defaults(self.dataset)
+        for name, meta in SETTINGS.items():
+            value = getattr(self, name)
+            object.__setattr__(self, name, meta.check(name, defaults[name] if value is None else value))
+
+    @staticmethod
+    def defaults(dataset: str) -> dict:
+        """Every setting of the paper's default run of ``dataset`` (None in a field: the preset's value)."""
+        preset = preset_for(dataset)
+        return {f.name: getattr(preset, f.name) if f.default is None else f.default
+                for f in fields(RunSpec) if f.name in SETTINGS}
 
     @property
     def variant(self) -> str:
         """The key of this run within its dataset (a partition key, a folder name)."""
-        preset = preset_for(self.dataset)
-        parts = [self.features, self.modality, self.text, self.text_lookup, f"s{self.seed}"]
-        parts += [f"{prefix}{show(getattr(self, name))}" for name, prefix, show in _EXTRAS
-                  if getattr(self, name) != getattr(preset, name, None)]
-        if not self.logging_pass:
-            parts.append("nolog")
-        return "_".join(parts)
+        defaults = self.defaults(self.dataset)
+        return "_".join(meta.token(getattr(self, name)) for name, meta in SETTINGS.items()
+                        if meta.in_key == "always" or (meta.in_key == "differs" and getattr(self, name) != defaults[name]))
 
     @classmethod
     def from_variant(cls, dataset: str, variant: str) -> "RunSpec":
-        """The spec a variant key names (the inverse of :attr:`variant`)."""
-        parts = variant.split("_")
-        if len(parts) < 5 or not re.fullmatch(r"s\d+", parts[4]):
-            raise SpecError(f"variant {variant!r}: expected <features>_<modality>_<text>_<lookup>_s<seed>[_...]")
-        given: dict = dict(zip(("features", "modality", "text", "text_lookup"), parts[:4]), seed=int(parts[4][1:]))
-        for part in parts[5:]:
-            if part == "nolog":
-                given["logging_pass"] = False
-                continue
-            for name, prefix, _ in sorted(_EXTRAS, key=lambda e: -len(e[1])):
-                if part.startswith(prefix) and re.fullmatch(r"[0-9.e+-]+", part[len(prefix):]):
-                    given[name] = (float if name == "lr" else int)(part[len(prefix):])
-                    break
-            else:
-                raise SpecError(f"variant {variant!r}: unknown part {part!r}")
-        return cls(dataset=dataset, **given)
+        """The spec a variant key names (the inverse of :attr:`variant`; earlier keys are read too)."""
+        legacy = legacy_variant(variant)
+        given = legacy if legacy is not None else _read_tokens(dataset, variant, variant.split("_"))
+        spec = cls(dataset=dataset, **given)
+        if legacy is None and spec.variant != variant:
+            raise SpecError(f"variant {variant!r}: not in the canonical form (write {spec.variant!r})")
+        return spec
 
     def settings(self) -> dict:
         """Every setting (MLflow params, metrics.json, the results tables)."""
@@ -104,4 +101,48 @@ class RunSpec:
                            lr_patience=preset.lr_patience, logging_pass=self.logging_pass, device=device)
 
 
+SETTINGS = settings_of(RunSpec)
 SPEC_FIELDS = tuple(f.name for f in fields(RunSpec))
+KEY_FORMAT = "the settings that differ from the paper's run, in order, then s<seed> (e.g. audio_clap_s7_e3)"
+
+
+def _read_tokens(dataset: str, variant: str, tokens: list[str], start: int = 0) -> dict:
+    """Settings named by key tokens, which must come in field order (each setting once)."""
+    names, defaults, given = list(SETTINGS), RunSpec.defaults(dataset), {}
+    position = start
+    for token in tokens:
+        for index in range(position, len(names)):
+            found, value = SETTINGS[names[index]].read(token, defaults[names[index]])
+            if found:
+                given[names[index]], position = value, index + 1
+                break
+        else:
+            raise SpecError(f"variant {variant!r}: unknown or misplaced part {token!r} (a key is {KEY_FORMAT})")
+    return given
+
+
+_LEGACY = ("features", "modality", "text", "text_lookup")
+
+
+def legacy_variant(variant: str) -> dict | None:
+    """The settings of a key in the earlier format ``<features>_<modality>_<text>_<lookup>_s<seed>[_e3_...]``."""
+    parts = variant.split("_")
+    if len(parts) < 5 or parts[0] not in FEATURE_SOURCES or not re.fullmatch(r"s\d+", parts[4]):
+        return None
+    given = dict(zip(_LEGACY, parts[:4]), seed=int(parts[4][1:]))
+    after_seed = list(SETTINGS).index("seed") + 1
+    return {**given, **_read_tokens("", variant, parts[5:], after_seed)}
+
+
+def upgrade_variant(variant: str) -> str | None:
+    """The current key of a key in the earlier format (the same for every dataset), or None when not one."""
+    try:
+        legacy = legacy_variant(variant)
+        shown = [SETTINGS[name].check(name, legacy[name]) for name in _LEGACY] if legacy else None
+    except SpecError:
+        return None
+    if shown is None:
+        return None
+    defaults = {f.name: f.default for f in fields(RunSpec)}
+    kept = [SETTINGS[name].token(value) for name, value in zip(_LEGACY, shown) if value != defaults[name]]
+    return "_".join(kept + variant.split("_")[4:])

@@ -1,79 +1,52 @@
-"""A sweep: the product of seeds and ablation settings, as run specifications.
+"""A sweep: the product of listed run settings, as run specifications.
 
-``--seeds 42..46`` (inclusive) or ``1,2,5``; ``--modality audio,visual,both`` and the
-like are comma lists.  Every value is validated before anything runs; an error names
-the option.
+Any setting of :class:`~avgzsl.experiments.spec.RunSpec` may be listed: ``--seeds 42..46``
+(inclusive) or ``1,2,5``; ``--modality audio,visual,both`` and the like are comma lists.
+Every value is validated before anything runs; an error names the option.
 """
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
+from typing import Any
 
-from avgzsl.experiments.spec import RunSpec, SpecError
-from avgzsl.names import MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``a..b`` (inclusive), ``a,b,c`` or a single seed."""
-    text = text.strip()
-    found = re.fullmatch(r"(\d+)\.\.(\d+)", text)
-    if found:
-        lo, hi = int(found[1]), int(found[2])
-        if hi < lo:
-            raise SpecError(f"--seeds {text}: the range is reversed (write {hi}..{lo})")
-        return list(range(lo, hi + 1))
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts):
-        raise SpecError(f"--seeds {text!r}: expected a range 'a..b', a list 'a,b,c' or one seed (whole numbers ≥ 0)")
-    seeds = [int(p) for p in parts]
-    if len(set(seeds)) != len(seeds):
-        raise SpecError(f"--seeds {text}: a seed is listed twice")
-    return seeds
+from avgzsl.experiments.spec import SETTINGS, RunSpec, SpecError
 
 
-def parse_choices(option: str, text: str, allowed: tuple[str, ...], aliases: dict[str, str] | None = None) -> list[str]:
-    """A comma list of values among ``allowed`` (aliases mapped), in the given order, each once."""
-    values = [v.strip() for v in text.split(",") if v.strip()]
-    if not values:
-        raise SpecError(f"{option} {text!r}: expected one or more of {', '.join(allowed)}")
-    out = []
-    for value in values:
-        name = (aliases or {}).get(value, value)
-        if name not in allowed:
-            raise SpecError(f"{option} {value!r}: expected one of {', '.join(allowed)}")
-        if name not in out:
-            out.append(name)
-    return out
+def option_name(name: str, sweep: bool = False) -> str:
+    """The command-line option of a setting (``--text-lookup``; in a sweep ``--seeds``)."""
+    meta = SETTINGS[name]
+    return "--" + ((meta.sweep_option if sweep else None) or name).replace("_", "-")
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """The grid of one sweep; :meth:`specs` expands it."""
+    """The grid of one sweep: (setting, its values) in field order; :meth:`specs` expands it."""
 
     dataset: str
-    seeds: tuple[int, ...]
-    modalities: tuple[str, ...] = ("both",)
-    texts: tuple[str, ...] = ("both",)
-    lookups: tuple[str, ...] = ("name",)
-    features: str = "published"
-    epochs: int = 0
-    lr: float = 0.0
-    batch_size: int = 64
-    batches_per_epoch: int = 300
-    logging_pass: bool = True
+    grid: tuple[tuple[str, tuple], ...]
 
     @classmethod
-    def parse(cls, dataset: str, seeds: str, modality: str = "both", text: str = "both", text_lookup: str = "name",
-              **settings) -> "Sweep":
-        return cls(dataset=dataset, seeds=tuple(parse_seeds(seeds)),
-                   modalities=tuple(parse_choices("--modality", modality, MODALITIES, MODALITY_ALIASES)),
-                   texts=tuple(parse_choices("--text", text, TEXT_SOURCES)),
-                   lookups=tuple(parse_choices("--text-lookup", text_lookup, TEXT_LOOKUPS)), **settings)
+    def parse(cls, dataset: str, **given: Any) -> "Sweep":
+        """``given``: setting → text (a list, see :meth:`Setting.parse_list`) or one value; None: the default."""
+        unknown = set(given) - set(SETTINGS)
+        if unknown:
+            raise SpecError(f"not run settings: {', '.join(sorted(unknown))}")
+        grid = []
+        for name, meta in SETTINGS.items():
+            value, label = given.get(name), option_name(name, sweep=True)
+            if value is None:
+                if meta.sweep_required:
+                    raise SpecError(f"{label}: required ({meta.describe_list()})")
+                continue
+            grid.append((name, meta.parse_list(label, value) if isinstance(value, str) else (meta.check(label, value),)))
+        return cls(dataset=dataset, grid=tuple(grid))
+
+    def values(self, name: str) -> tuple:
+        return dict(self.grid).get(name, ())
 
     def specs(self) -> list[RunSpec]:
-        """Every run of the grid (validated), seeds innermost."""
-        return [RunSpec(dataset=self.dataset, features=self.features, modality=m, text=t, text_lookup=lookup,
-                        seed=seed, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
-                        batches_per_epoch=self.batches_per_epoch, logging_pass=self.logging_pass)
-                for m, t, lookup, seed in itertools.product(self.modalities, self.texts, self.lookups, self.seeds)]
+        """Every run of the grid (validated), the last listed setting (the seed) innermost."""
+        names = [name for name, _ in self.grid]
+        return [RunSpec(dataset=self.dataset, **dict(zip(names, combo)))
+                for combo in itertools.product(*(values for _, values in self.grid))]

@@ -28,16 +28,20 @@ class MediaSettings:
     retries: int = 3
     backoff_s: float = 1.0
     timeout_s: float = 30.0
-    rate_limit: float | None = None  # bytes/s per download
-    cookies_file: str | None = None
+    rate_limit: float | None = field(default=None, metadata={"help": "bytes/s per download (yt-dlp ratelimit too)"})
+    cookies_file: str | None = field(default=None, metadata={"help": "cookies.txt for yt-dlp"})
     download_workers: int = 4
     ytdlp_format: str = DEFAULT_FORMAT
-    split_batch_size: int = 16  # videos per ffmpeg process (ffmpeg backend)
-    split_workers: int = 0  # decoder processes per shard; 0: this shard's share of the cores
-    split_backend: str = "auto"  # auto | pyav | ffmpeg (avgzsl.media.split)
-    hwaccel: str = "auto"  # ffmpeg backend: auto | cuda | none (-hwaccel cuda when a GPU is present)
+    split_batch_size: int = field(default=16, metadata={"help": "videos per ffmpeg process (ffmpeg backend)"})
+    split_workers: int = field(default=0, metadata={"help": "decoder processes per shard; 0: the cores shared among "
+                                                            "the shards split at once"})
+    split_backend: str = field(default="auto", metadata={"help": "auto (pyav when installed, else ffmpeg) | pyav | "
+                                                                 "ffmpeg (avgzsl.media.split)"})
+    hwaccel: str = field(default="auto", metadata={"help": "ffmpeg backend: auto | cuda | none (-hwaccel cuda when a "
+                                                           "GPU is present)"})
     shards_at_once: int = 1  # shards of the run split at the same time (they share the cores)
-    archive_urls: dict[str, str] = field(default_factory=lambda: dict(ARCHIVE_SCHEMES))
+    archive_urls: dict[str, str] = field(default_factory=lambda: dict(ARCHIVE_SCHEMES),
+                                         metadata={"help": "archive URL per scheme (ucf101: UCF101.rar)"})
 
     def split_cores(self) -> int:
         return max(1, available_cores() // max(1, self.shards_at_once))

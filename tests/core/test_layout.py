@@ -29,15 +29,11 @@ def test_resolve_prefers_the_argument_then_the_environment(tmp_path, monkeypatch
     assert StateLayout.resolve().home == tmp_path / ".avgzsl"
 
 
-def test_prepare_writes_a_dagster_config_with_telemetry_off_once(tmp_path):
+def test_prepare_creates_the_folders_and_nothing_of_dagster(tmp_path):
     layout = StateLayout.resolve(tmp_path / "state").prepare()
     for folder in (layout.dagster_home, layout.mlflow_artifacts, layout.data_dir, layout.runs_dir, layout.models_dir):
         assert folder.is_dir()
-    config = layout.dagster_home / "dagster.yaml"
-    assert "enabled: false" in config.read_text()
-    config.write_text("# mine\n")
-    layout.prepare()
-    assert config.read_text() == "# mine\n"
+    assert not (layout.dagster_home / "dagster.yaml").exists()  # the Dagster layer writes it (pipelines.state)
     assert layout.mlflow_uri == f"sqlite:///{layout.home / 'mlflow' / 'mlflow.db'}"
 
 
@@ -51,27 +47,16 @@ def test_dataset_and_run_files(tmp_path):
                                                  paths.root / "extracted" / "classes.parquet")
     with pytest.raises(ValueError, match="features must be one of published, extracted; got 'mine'"):
         paths.feature_tables("mine")
-    with pytest.raises(FileNotFoundError, match="materialize video_manifest"):
+    with pytest.raises(FileNotFoundError, match="run `avgzsl run "):
         paths.read_manifest()
-    with pytest.raises(FileNotFoundError, match="materialize video_manifest"):
+    with pytest.raises(FileNotFoundError, match="run `avgzsl run "):
         paths.read_spec()
 
-    run = layout.run("ucf", "published_both_both_name_s42")
-    assert run.root == layout.runs_dir / "ucf" / "published_both_both_name_s42"
+    run = layout.run("ucf", "s42")
+    assert run.root == layout.runs_dir / "ucf" / "s42"
     assert run.stage_model(2).name == "stage2_model.safetensors" and run.report_dir == run.root / "report"
     with pytest.raises(FileNotFoundError, match="materialize clipclap_stage1 of this run first"):
         run.read_summary(1)
     run.root.mkdir(parents=True)
     run.stage_summary(1).write_text('{"best_epoch": 3}')
     assert run.read_summary(1) == {"best_epoch": 3}
-
-
-def test_the_dagster_config_monitors_runs_and_an_old_generated_one_is_upgraded(tmp_path):
-    from avgzsl.layout import _OLD_DAGSTER_YAMLS, DAGSTER_YAML
-
-    layout = StateLayout.resolve(tmp_path / "state").prepare()
-    config = layout.dagster_home / "dagster.yaml"
-    assert "LivenessRunLauncher" in config.read_text() and "free_slots_after_run_end_seconds" in config.read_text()
-    config.write_text(_OLD_DAGSTER_YAMLS[0])  # what earlier versions wrote, unedited
-    layout.prepare()
-    assert config.read_text() == DAGSTER_YAML

@@ -39,7 +39,7 @@ def test_kill_9_mid_encoding_then_the_same_command_completes(state_home, demo_or
     store, deadline = None, time.monotonic() + 300
     while time.monotonic() < deadline and first.poll() is None:  # until an encoder step holds the gpu slot
         if (state_home.dagster_home / "history").exists():
-            store = store or instance()
+            store = store or instance(state_home)
             if store.event_log_storage.get_concurrency_info("gpu").claimed_slots:
                 break
         time.sleep(0.05)

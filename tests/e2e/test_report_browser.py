@@ -21,7 +21,7 @@ def test_report_headline_and_a_readable_recall_chart_at_101_classes(state_home, 
                  "--epochs", "1", "--batches-per-epoch", "10", "-q"]) == 0
     browser.get((out / "report.html").as_uri())
     headline = browser.find_element(By.CLASS_NAME, "headline").text
-    assert re.search(r"ucf · published_both_both_name_s42_e1_bpe10: HM \d+\.\d\d% \(S \d+\.\d\d%, U \d+\.\d\d%\), "
+    assert re.search(r"ucf · s42_e1_bpe10: HM \d+\.\d\d% \(S \d+\.\d\d%, U \d+\.\d\d%\), "
                      r"ZSL \d+\.\d\d% — paper: HM 55\.97%", headline), headline
     images = browser.find_elements(By.TAG_NAME, "img")
     assert len(images) == 4 and all(browser.execute_script("return arguments[0].naturalWidth > 0", i) for i in images)

@@ -10,6 +10,7 @@ import sys
 
 import dagster as dg
 
+from avgzsl.layout import StateLayout
 from avgzsl.progress import reporting
 from pipelines import pools, recovery
 from pipelines.launch import instance
@@ -23,7 +24,7 @@ def on_the_gpu() -> int:
 def main() -> int:
     pools.install()
     with reporting(lambda e: print(f"{e.get('name')}: {e.get('detail')}", file=sys.stderr, flush=True)):
-        result = dg.materialize([on_the_gpu], instance=instance(), tags=recovery.owner_tags(), raise_on_error=False)
+        result = dg.materialize([on_the_gpu], instance=instance(StateLayout.resolve()), tags=recovery.owner_tags(), raise_on_error=False)
     print(f"run {result.run_id}", flush=True)
     if pools.interrupted():
         return 130

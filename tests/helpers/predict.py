@@ -48,10 +48,11 @@ class TrainedDemo:
 def train_demo(folder: Path, demo: Path, open_clip_config: Path) -> TrainedDemo:
     """Run the demo DAG up to evaluation in ``folder/state`` (the process's environment restored after)."""
     from pipelines.commands import run_pipeline
+    from pipelines.state import open_state
 
     saved = {k: os.environ.get(k) for k in ("AVGZSL_HOME", "DAGSTER_HOME")}
     try:
-        layout = StateLayout.resolve(folder / "state").activate()
+        layout = open_state(StateLayout.resolve(folder / "state"))
         config = tiny_encoder_config(open_clip_config)
         run_pipeline(layout, str(demo), "evaluate", weights="random", train=TRAIN, encoders=config)
     finally:
@@ -78,7 +79,7 @@ def published_predictor(folder: Path, dim: int = 512) -> Path:
     rng = np.random.default_rng(0)
     return Predictor(
         model=build_model(ClipClapConfig(input_dim=2 * dim, text_dim=2 * dim)).eval(), beta=0.5,
-        settings={"dataset": "ucf", "variant": "published_both_both_name_s42", "features": "published",
+        settings={"dataset": "ucf", "variant": "s42", "features": "published",
                   "modality": "both", "text": "both", "text_lookup": "name", "prompt_set": "ucf"},
         classes=[{"class_name": n, "readable_name": n, "seen": i < 2} for i, n in enumerate(names)],
         clip_text=rng.standard_normal((2, dim)).astype(np.float32),

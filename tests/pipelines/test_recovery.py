@@ -78,7 +78,7 @@ def test_the_run_launcher_tells_the_daemons_run_monitoring_whether_a_process_liv
 
 
 def test_mlflow_runs_left_running_by_dead_processes_are_closed_as_killed(state_home, dead_token):
-    tracking = MlflowResource(home=str(state_home.home))
+    tracking = MlflowResource.of(state_home)
     client = tracking.client().MlflowClient()
     experiment = tracking.experiment_id("demo")
     runs = {name: client.create_run(experiment, tags=tags).info.run_id for name, tags in {
