@@ -18,8 +18,9 @@ from dagster._core.definitions.partitions.context import partition_loading_conte
 
 from avgzsl.errors import UserError
 from avgzsl.experiments.spec import RunSpec, SpecError
+from avgzsl.names import BENCHMARKS
 
-RUN_KEY_FORMAT = "<dataset>|<variant>, e.g. ucf|published_both_both_name_s42 (`avgzsl key --dataset ucf ...` prints it)"
+RUN_KEY_FORMAT = "<dataset>|<variant>, e.g. ucf|s42 or ucf|audio_clap_s7_e3 (`avgzsl key --dataset ucf ...` prints it)"
 
 
 class PartitionKeyError(UserError, click.ClickException):
@@ -40,7 +41,7 @@ def parse_run_key(key) -> RunSpec:
     try:
         spec = RunSpec.from_variant(dataset, variant)
     except SpecError as error:
-        raise PartitionKeyError(f"partition key {text!r}: {error}; expected {RUN_KEY_FORMAT}") from None
+        raise PartitionKeyError(f"partition key {text!r}: {error}; `avgzsl key` prints a run's key") from None
     if spec.variant != variant:
         raise PartitionKeyError(f"partition key {text!r}: this run's key is {dataset}|{spec.variant}")
     return spec
@@ -50,11 +51,13 @@ class VariantPartitions(dg.DynamicPartitionsDefinition):
     """Registered variant keys, and any well-formed one (Dagster checks a step's partition before it runs)."""
 
     def has_partition_key(self, partition_key: str, current_time=None, dynamic_partitions_store=None) -> bool:
-        try:
-            RunSpec.from_variant("", partition_key)
-            return True
-        except SpecError:
-            return super().has_partition_key(partition_key, current_time, dynamic_partitions_store)
+        for dataset in ("", *BENCHMARKS):  # the dataset's defaults shape its keys; custom datasets take UCF's
+            try:
+                if RunSpec.from_variant(dataset, partition_key).variant == partition_key:
+                    return True
+            except SpecError:
+                continue
+        return super().has_partition_key(partition_key, current_time, dynamic_partitions_store)
 
 
 class RunPartitions(dg.MultiPartitionsDefinition):
