@@ -78,7 +78,8 @@ def test_the_served_model_ranks_classes_as_avgzsl_predict_does(state_home, train
     args = [str(MLFLOW), "models", "serve", "-m", "models:/avgzsl-demo@promoted", "--env-manager", "local",
             "-h", "127.0.0.1", "-p", str(port), "-w", "1"]
     env = {"MLFLOW_TRACKING_URI": trained_demo.layout.mlflow_uri, "AVGZSL_HOME": str(tmp_path / "server-home"),
-           "MLFLOW_DISABLE_TELEMETRY": "true", "PATH": f"{MLFLOW.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+           "MLFLOW_DISABLE_TELEMETRY": "true", "PATH": f"{MLFLOW.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": "300"}  # the first request builds the text encoders (busy CI)
     with server(args, log, env=env) as proc:
         wait_http(f"{base}/ping", proc, log, timeout=180)
         # Class names only: the server encodes the names that are not training classes itself.
