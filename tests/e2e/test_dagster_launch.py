@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import dagster as dg
 import mlflow
@@ -73,3 +74,32 @@ def _defs():
     from pipelines.definitions import defs
 
     return defs
+
+
+@pytest.mark.timeout(600)
+def test_a_new_variant_launched_through_graphql_trains_and_refreshes_the_results(published_ucf, state_home, tmp_path):
+    from dagster_graphql import DagsterGraphQLClient
+
+    from tests.helpers.servers import free_port, server, wait_http
+
+    spec = RunSpec(dataset="ucf", seed=6, epochs=1, batches_per_epoch=3, batch_size=16)
+    port, log = free_port(), tmp_path / "dagster-dev.log"
+    env = {"DAGSTER_HOME": str(state_home.dagster_home), "AVGZSL_HOME": str(state_home.home),
+           "AVGZSL_TORCH_THREADS": "1", "PYTHONPATH": str(REPO)}
+    with server([str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port), "-m", "pipelines.definitions"],
+                log, env=env) as proc:
+        wait_http(f"http://127.0.0.1:{port}/server_info", proc, log, timeout=240)
+        client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+        run_id = client.submit_job_execution("train_variant", tags={
+            "dagster/partition": f"ucf|{spec.variant}", "dagster/partition/dataset": "ucf",
+            "dagster/partition/variant": spec.variant})
+        instance = dg.DagsterInstance.get()
+        refreshed = None
+        for _ in range(200):  # the run, then the daemon's results_automation sensor requests gzsl_results
+            refreshed = instance.get_latest_materialization_event(dg.AssetKey("gzsl_results"))
+            if refreshed is not None or client.get_run_status(run_id).value in ("FAILURE", "CANCELED"):
+                break
+            time.sleep(2)
+    assert client.get_run_status(run_id).value == "SUCCESS", log.read_text()[-4000:]
+    assert spec.variant in instance.get_dynamic_partitions("variant")
+    assert refreshed is not None and refreshed.dagster_event.partition == "ucf", log.read_text()[-4000:]
