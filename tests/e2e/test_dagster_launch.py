@@ -94,12 +94,13 @@ def test_a_new_variant_launched_through_graphql_trains_and_refreshes_the_results
             "dagster/partition": f"ucf|{spec.variant}", "dagster/partition/dataset": "ucf",
             "dagster/partition/variant": spec.variant})
         instance = dg.DagsterInstance.get()
-        refreshed = None
+        refreshed, status = None, None
         for _ in range(200):  # the run, then the daemon's results_automation sensor requests gzsl_results
             refreshed = instance.get_latest_materialization_event(dg.AssetKey("gzsl_results"))
-            if refreshed is not None or client.get_run_status(run_id).value in ("FAILURE", "CANCELED"):
+            status = client.get_run_status(run_id).value
+            if refreshed is not None or status in ("FAILURE", "CANCELED"):
                 break
             time.sleep(2)
-    assert client.get_run_status(run_id).value == "SUCCESS", log.read_text()[-4000:]
+    assert status == "SUCCESS", log.read_text()[-4000:]
     assert spec.variant in instance.get_dynamic_partitions("variant")
     assert refreshed is not None and refreshed.dagster_event.partition == "ucf", log.read_text()[-4000:]
