@@ -38,8 +38,11 @@ def test_predict_gives_every_test_video_the_class_the_evaluation_predicted(state
     assert both["seen"].to_list() == [c in seen for c in both["class_name"]]
 
 
-def test_the_registered_model_of_a_dataset_is_the_default(state_home, trained_demo, tmp_path, capsys):
+def test_the_promoted_model_of_a_dataset_is_the_default(state_home, trained_demo, tmp_path, capsys):
     out = tmp_path / "p.parquet"
+    assert main(["--home", str(trained_demo.layout.home), "promote", "--dataset", "demo",
+                 f"demo|{trained_demo.run.name}"]) == 0
+    assert "promoted avgzsl-demo v1" in capsys.readouterr().out
     video = trained_demo.test_videos()[-1]
     classes = tmp_path / "classes.txt"
     classes.write_text("# the unseen test classes, and one never seen anywhere\nviolet gong\nyellow whistle\n"
