@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.partitions import BY_DATASET, dataset_partitions, run_partitions, spec_of
-from assets.training import clipclap_stage1, clipclap_stage2
+from assets.training import clipclap_stage1, clipclap_stage2, unchanged
 from avgzsl.clipclap.evaluation import evaluate_run, feature_provenance
 from avgzsl.clipclap.report import markdown_table
 from avgzsl.experiments.provenance import ORIGIN_KEY, recorded_facts
@@ -19,6 +19,8 @@ from resources import MlflowResource, StateResource, TrainingResource
 def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, layout = spec_of(context), state.layout()
+    if skipped := unchanged(context, layout, spec):
+        return skipped
     files, tables = layout.run(spec.dataset, spec.variant), feature_tables(layout, spec)
     summaries = {1: files.read_summary(1), 2: files.read_summary(2)}
     data = protocol_data(tables, spec, training.setup())
@@ -32,8 +34,7 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
         tracker.log_artifacts(str(files.report.root), artifact_path="report")
         predictor = write_predictor(files, tables, spec, data, outputs.metrics["val_beta"])
         logged = mlflow.log_clipclap(str(predictor), "clipclap_stage2")
-        registry = mlflow.register_best(spec.dataset, logged.model_uri, run.info.run_id, "test_hm",
-                                        outputs.metrics["test_hm"])
+        registry = mlflow.register(spec.dataset, logged.model_uri, run.info.run_id)
     m = outputs.metrics
     context.log.info(f"test HM {m['test_hm']:.4f} (S {m['test_seen']:.4f}, U {m['test_unseen']:.4f}), "
                      f"ZSL {m['test_zsl']:.4f}, β {m['val_beta']:.3f}")
@@ -42,7 +43,7 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
         "test_zsl": m["test_zsl"], "val_beta": m["val_beta"], "text_lookup": m["text_lookup"],
         **{k: m[k] for k in (ORIGIN_KEY, "protocol", "protocol_changes", "threads", "device") if k in m},
         "registered_model": f"{registry['registered_model']} v{registry['version']}"
-                            f"{' (alias ' + registry['alias'] + ')' if registry['alias_moved'] else ''}",
+                            f"{' (promoted)' if registry['promoted'] else ''}",
         "metrics": dg.MetadataValue.md(markdown_table(outputs.metrics)),
         "report": dg.MetadataValue.path(str(outputs.files.page)),
         "metrics_path": dg.MetadataValue.path(str(outputs.files.metrics)),
@@ -53,8 +54,15 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
     })
 
 
+# After any evaluation of the dataset, however launched (CLI, UI, GraphQL, `dagster asset materialize`): the
+# sensor `results_automation` (pipelines/sensors.py, on in `avgzsl ui`'s daemon) requests the refresh.
+RESULTS_REFRESH = (dg.AutomationCondition.any_deps_updated().since_last_handled()
+                   & ~dg.AutomationCondition.in_progress() & ~dg.AutomationCondition.any_deps_in_progress())
+
+
 @dg.asset(partitions_def=dataset_partitions, group_name="evaluation", kinds={"parquet", "html"},
           deps=[dg.AssetDep(gzsl_evaluation, partition_mapping=BY_DATASET)], owners=["team:avgzsl"],
+          automation_condition=RESULTS_REFRESH,
           description="The paper's tables over every evaluated run of the dataset: main result, modality, text "
                       "and lookup ablations, each cell mean ± std over seeds (n), the paper's numbers beside.")
 def gzsl_results(context: dg.AssetExecutionContext, state: StateResource) -> dg.MaterializeResult:

@@ -15,7 +15,7 @@ CLASSES_FILE = "classes.txt"
 
 class PredictionsConfig(dg.Config):
     model: Optional[str] = Field(default=None, description="a run folder or an MLflow model URI; default: the "
-                                                           "dataset's registered model at its best-test-hm alias")
+                                                           "dataset's promoted model (`avgzsl promote`)")
     classes: list[str] = Field(default_factory=list, description=f"class names to rank; default: the inbox's "
                                                                   f"{CLASSES_FILE} (one per line)")
     top_k: int = 5

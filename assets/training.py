@@ -15,7 +15,7 @@ from avgzsl.clipclap.protocol import stage1, stage2
 from avgzsl.clipclap.train import EpochRecord, StageResult
 from avgzsl.data.store import write_json_atomic
 from avgzsl.experiments.provenance import ORIGIN_KEY, run_facts
-from avgzsl.experiments.runs import feature_tables, inputs_digest, protocol_data
+from avgzsl.experiments.runs import feature_tables, inputs_digest, is_current, protocol_data
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import RunFiles
 from avgzsl.progress import emit
@@ -49,6 +49,27 @@ def _save_stage(files: RunFiles, stage: int, result: StageResult, extra: dict) -
     write_json_atomic(summary, files.stage_summary(stage))
 
 
+RETRAIN_TAG = "avgzsl/retrain"  # "true": retrain a run even when it is current
+
+
+def unchanged(context: dg.AssetExecutionContext, layout, spec: RunSpec) -> dg.MaterializeResult | None:
+    """A relaunch of a finished run on the same feature tables is skipped (as the CLI does): no new
+    training, MLflow run or model version.  The run tag ``avgzsl/retrain=true`` forces the work."""
+    files = layout.run(spec.dataset, spec.variant)
+    if context.run.tags.get(RETRAIN_TAG) == "true" or not files.stage_summary(2).exists():
+        return None  # (cheap checks first: a run never finished needs no digest of its inputs)
+    try:
+        if not is_current(files, inputs_digest(feature_tables(layout, spec))):
+            return None
+    except FileNotFoundError:  # the step itself says which table is missing
+        return None
+    context.log.info(f"{spec.dataset}|{spec.variant} is current (evaluated on the same feature tables): skipped; "
+                     f"tag the run {RETRAIN_TAG}=true to retrain")
+    return dg.MaterializeResult(metadata={
+        "skipped": f"current: evaluated on the same feature tables (tag {RETRAIN_TAG}=true to retrain)",
+        "mlflow_run_id": str(files.read_summary(1).get("mlflow_run_id"))})
+
+
 _DEPS = [dg.AssetDep(published_features, partition_mapping=BY_DATASET),
          dg.AssetDep(extracted_features, partition_mapping=BY_DATASET)]
 
@@ -60,6 +81,8 @@ _DEPS = [dg.AssetDep(published_features, partition_mapping=BY_DATASET),
 def clipclap_stage1(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, layout = spec_of(context), state.layout()
+    if skipped := unchanged(context, layout, spec):
+        return skipped
     files = layout.run(spec.dataset, spec.variant)
     files.forget_evaluation()
     tables = feature_tables(layout, spec)
@@ -92,6 +115,8 @@ def clipclap_stage1(context: dg.AssetExecutionContext, state: StateResource, mlf
 def clipclap_stage2(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, layout = spec_of(context), state.layout()
+    if skipped := unchanged(context, layout, spec):
+        return skipped
     files = layout.run(spec.dataset, spec.variant)
     first = files.read_summary(1)
     data = protocol_data(feature_tables(layout, spec), spec, training.setup())

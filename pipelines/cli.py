@@ -39,7 +39,8 @@ def _output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a summary as one JSON line at the end")
 
 
-def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_required: bool = True) -> None:
+def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_required: bool = True,
+                   output: bool = True) -> None:
     p.add_argument("--report-dir", required=report_required, type=Path,
                    help=f"where {', '.join(ReportFiles.NAMES)} (a sweep: results.*) go")
     add_run_options(p, sweep)
@@ -49,7 +50,8 @@ def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_requi
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads per run (default: $AVGZSL_TORCH_THREADS, else 1 whatever the "
                         "machine and its load: CPU results depend on it)")
-    _output_args(p)
+    if output:
+        _output_args(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--splits-from", default=None, help="a local class-split folder (benchmarks: instead of "
                                                           "downloading the split files)")
     _training_args(run, report_required=False)
+    key = sub.add_parser("key", help="the Dagster partition key <dataset>|<variant> of a run (for the UI, GraphQL "
+                                     "or `dagster asset materialize --partition`), printed last")
+    key.add_argument("--dataset", required=True, help="a benchmark, or a custom dataset's name")
+    key.add_argument("--extracted", action="store_true", help="a run on extracted features (default: published)")
+    _training_args(key, report_required=False, output=False)
     ui = sub.add_parser("ui", help="the Dagster UI and the MLflow UI on 127.0.0.1 over the state folder")
     ui.add_argument("--dagster-port", type=int, default=3000)
     ui.add_argument("--mlflow-port", type=int, default=5000)
@@ -100,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--fix", action="store_true", help="move what is damaged aside (<name>.damaged-<time>; "
                                                           "nothing is deleted)")
     _output_args(doc)
+    predict_cli.add_promote_parser(sub)
     return parser
 
 
@@ -215,8 +223,13 @@ def _dispatch(layout: StateLayout, args: argparse.Namespace, term: Terminal):
 
         return summaries.Summary([], code=serve(layout, args.dagster_port, args.mlflow_port, layout.home / "logs",
                                                say=term.print))
+    if args.command == "key":
+        spec = _spec(args, args.dataset, "extracted" if args.extracted else "published")
+        return summaries.Summary([f"{spec.dataset}|{spec.variant}"], {"partition_key": f"{spec.dataset}|{spec.variant}"})
     if args.command == "run":
         return _run(layout, args, term, args.dataset, args.weights)
+    if args.command == "promote":
+        return predict_cli.promote(layout, args)
     if args.command == "predict":
         return predict_cli.run(layout, args, term)
     if args.command == "doctor":

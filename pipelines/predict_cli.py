@@ -1,12 +1,14 @@
 """`avgzsl predict INPUT... --classes NAME... --out OUT.parquet`: zero-shot classification of new videos.
 
 The model is a run folder, a predictor folder, an MLflow model URI, or by default the
-registered model ``avgzsl-<dataset>`` at its ``best-test-hm`` alias; the work itself is
-:func:`avgzsl.predict.predict` (docs/predict.md).
+registered model ``avgzsl-<dataset>`` at its ``promoted`` alias; the work itself is
+:func:`avgzsl.predict.predict` (docs/predict.md).  `avgzsl promote --dataset D RUN` moves that alias: choosing
+the model is the user's explicit act, never a selection on test data.
 """
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from avgzsl.errors import OptionError
@@ -29,8 +31,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     names.add_argument("--classes-file", type=Path, help="class names, one per line ('#' starts a comment)")
     p.add_argument("--model", default=None,
                    help="a run folder (<state>/runs/<dataset>/<variant>), an MLflow model URI "
-                        "(models:/avgzsl-ucf@best-test-hm, runs:/<id>/clipclap_stage2) or a downloaded MLflow "
-                        "model; default: the registered model avgzsl-<--dataset> at alias best-test-hm")
+                        "(models:/avgzsl-ucf@promoted, runs:/<id>/clipclap_stage2) or a downloaded MLflow "
+                        "model; default: the model `avgzsl promote` chose for --dataset")
     p.add_argument("--dataset", default=None, help="whose registered model to use when --model is not given")
     p.add_argument("--top-k", type=int, default=5, help="classes per input (default 5)")
     p.add_argument("--weights", choices=WEIGHTS, default="pretrained",
@@ -83,6 +85,31 @@ def _overrides(path: Path | None, weights: str, device: str) -> dict:
                 why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
                 raise OptionError(f"--encoders {path}: {key}: {why}") from None
     return out
+
+
+def add_promote_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("promote", help="make a run's model the one `avgzsl predict --dataset` uses "
+                                              "(choose it on validation; docs/predict.md)")
+    p.add_argument("run", metavar="RUN", help="a variant key, <dataset>|<variant> (`avgzsl key`) or an MLflow run id")
+    p.add_argument("--dataset", required=True, help="the run's dataset")
+    return p
+
+
+def promote(layout: StateLayout, args: argparse.Namespace) -> summaries.Summary:
+    from resources import MlflowResource
+
+    run = args.run.split("|", 1)[1] if args.run.startswith(f"{args.dataset}|") else args.run
+    files = layout.run(args.dataset, run)
+    if files.stage_summary(1).is_file():
+        run_id = files.read_summary(1)["mlflow_run_id"]
+    elif re.fullmatch(r"[0-9a-f]{32}", run):
+        run_id = run
+    else:
+        raise OptionError(f"promote {args.run}: no run {run!r} of dataset {args.dataset} in {layout.home} and not "
+                          "an MLflow run id")
+    done = MlflowResource(home=str(layout.home)).promote(args.dataset, run_id)
+    return summaries.Summary([f"promoted {done['registered_model']} v{done['version']} (MLflow run {run_id}): "
+                              f"`avgzsl predict --dataset {args.dataset}` and {done['uri']} now use it"], done)
 
 
 def run(layout: StateLayout, args: argparse.Namespace, term: Terminal) -> summaries.Summary:

@@ -31,7 +31,7 @@ import dagster as dg
 import polars as pl
 import yaml
 
-from assets import asset_config, predictions, video_manifest
+from assets import asset_config, gzsl_results, predictions, video_manifest
 from assets.partitions import dataset_partitions, shard_partitions
 from avgzsl.data.datasets import build_manifest, load_dataset_spec, shard_key
 from avgzsl.data.validate import DataError
@@ -182,4 +182,9 @@ def inbox_sensor(context: dg.SensorEvaluationContext, state: StateResource):
                            skip_reason=None if requests else ("; ".join(notes) or f"no folders in {root}"))
 
 
-sensors = [custom_sources_sensor, inbox_sensor]
+# Evaluates gzsl_results' automation condition (refresh after any evaluation); the daemon of `avgzsl ui` runs it.
+results_automation = dg.AutomationConditionSensorDefinition(
+    "results_automation", target=[gzsl_results], default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30, description="Refreshes gzsl_results after any evaluation of its dataset.")
+
+sensors = [custom_sources_sensor, inbox_sensor, results_automation]

@@ -25,7 +25,8 @@ from avgzsl.layout import StateLayout
 from resources.state import StateResource, UsesState
 
 PARENT_TAG = "avgzsl/mlflow_parent_run_id"
-BEST_ALIAS = "best-test-hm"  # the registered model version with the best test HM (register_best)
+PROMOTED_ALIAS = "promoted"  # the version a user chose (`avgzsl promote`): predict --dataset's default model
+RETIRED_ALIASES = ("best-test-hm",)  # older avgzsl moved it on test HM (a selection on test): removed on sight
 OWNER_TAG = "avgzsl.process"
 # MLflow 3's UI opens an experiment on its GenAI (traces) page unless the experiment says it holds model
 # training runs: this tag (mlflow/server/js, ExperimentKind) makes it open on the runs table.
@@ -143,27 +144,22 @@ class MlflowResource(UsesState):
     def log_clipclap(self, predictor_dir: str, name: str):
         """Log a run's predictor folder as a pyfunc model that loads back as ClipClap and ranks class names.
 
-        The served model takes ``{"features": (N, D), "class_names": (C,), "class_text": (C, Dt)}``
-        (class_text optional) with the parameter ``top_k``; see docs/predict.md.
+        The served model takes a table: a ``features`` column of vectors, optionally ``class_names`` and
+        ``class_text`` (:func:`served_signature`), with the parameter ``top_k``; see docs/predict.md.
         """
-        from mlflow.models import ModelSignature
-        from mlflow.types.schema import ParamSchema, ParamSpec
-
         mlflow = self.client()
         code = str(Path(__file__).with_name("clipclap_pyfunc.py"))
         from importlib.metadata import version
 
         # Explicit requirements: MLflow's inference re-imports the model in a subprocess (slow).
         requirements = [f"{p}=={version(p)}" for p in ("torch", "safetensors", "numpy", "pandas")] + ["avgzsl"]
-        # No input schema: the input is either a feature matrix (→ θ_o) or the dict above (→ the ranking).
-        signature = ModelSignature(inputs=None, params=ParamSchema([ParamSpec("top_k", "long", 5)]))
         return mlflow.pyfunc.log_model(name=name, python_model=code, artifacts={"predictor": predictor_dir},
-                                       signature=signature, pip_requirements=requirements)
+                                       signature=served_signature(), pip_requirements=requirements)
 
     def predictor_folder(self, model: Optional[str], dataset: Optional[str] = None) -> Path:
         """The predictor folder a model names: a predictor folder, a downloaded MLflow model, a run folder
-        (``runs/<dataset>/<variant>``), an MLflow model URI (``models:/avgzsl-ucf@best-test-hm``,
-        ``runs:/<id>/clipclap_stage2``), or (None) the registered model of ``dataset`` at its best-test-hm alias."""
+        (``runs/<dataset>/<variant>``), an MLflow model URI (``models:/avgzsl-ucf@promoted``,
+        ``runs:/<id>/clipclap_stage2``), or (None) the registered model of ``dataset`` at its promoted alias."""
         from avgzsl.clipclap.predictor import PREDICTOR_FILE, PredictError
         from avgzsl.experiments.runs import run_predictor
 
@@ -171,7 +167,7 @@ class MlflowResource(UsesState):
             if not dataset:
                 raise PredictError("no model given: name a run folder or an MLflow model URI, or a dataset whose "
                                    "registered model to use")
-            model = f"models:/{self.experiment_prefix}-{dataset}@{BEST_ALIAS}"
+            model = self.promoted_uri(dataset)
         path = Path(model).expanduser()
         if path.is_dir():
             if (path / PREDICTOR_FILE).is_file():
@@ -203,22 +199,88 @@ class MlflowResource(UsesState):
                                "re-evaluate the run (materialize gzsl_evaluation) to log one")
         return folder
 
-    def register_best(self, dataset: str, model_uri: str, run_id: str, metric: str, value: float) -> dict:
-        """Register the model and move the ``best-<metric>`` alias to it when it beats the holder."""
+    def register(self, dataset: str, model_uri: str, run_id: str) -> dict:
+        """Register the run's model as a version of ``avgzsl-<dataset>``, replacing the run's earlier versions
+        (a re-evaluation): one version per run.  No alias moves here: test data never chooses a model."""
         mlflow = self.client()
         client = mlflow.MlflowClient()
-        name, alias = f"{self.experiment_prefix}-{dataset}", f"best-{metric.replace('_', '-')}"
+        name = f"{self.experiment_prefix}-{dataset}"
+        older = self._versions(client, name, run_id)
         version = mlflow.register_model(model_uri, name).version
+        promoted = any(PROMOTED_ALIAS in (v.aliases or []) for v in older)
+        if promoted:
+            client.set_registered_model_alias(name, PROMOTED_ALIAS, version)
+        for old in older:
+            client.delete_model_version(name, old.version)
+        self._retire_aliases(client, name)
+        return {"registered_model": name, "version": int(version), "replaced": [int(v.version) for v in older],
+                "promoted": promoted}
+
+    @staticmethod
+    def _versions(client, name: str, run_id: str) -> list:
+        return list(client.search_model_versions(f"name='{name}' and run_id='{run_id}'"))
+
+    @staticmethod
+    def _retire_aliases(client, name: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        for alias in RETIRED_ALIASES:
+            with contextlib.suppress(MlflowException):
+                client.delete_registered_model_alias(name, alias)
+
+    def promote(self, dataset: str, run_id: str) -> dict:
+        """Point the ``promoted`` alias of ``avgzsl-<dataset>`` at the run's model version (an explicit user act)."""
+        from avgzsl.clipclap.predictor import PredictError
+
+        client = self.client().MlflowClient()
+        name = f"{self.experiment_prefix}-{dataset}"
+        versions = self._versions(client, name, run_id)
+        if not versions:
+            raise PredictError(f"run {run_id}: no registered model version of {name} (was the run evaluated?)")
+        version = max(versions, key=lambda v: int(v.version))
+        client.set_registered_model_alias(name, PROMOTED_ALIAS, version.version)
+        client.set_model_version_tag(name, version.version, "avgzsl.promoted_at", _now())
+        self._retire_aliases(client, name)
+        return {"registered_model": name, "version": int(version.version), "alias": PROMOTED_ALIAS,
+                "uri": f"models:/{name}@{PROMOTED_ALIAS}"}
+
+    def promoted_uri(self, dataset: str) -> str:
+        """``models:/avgzsl-<dataset>@promoted``; PredictError saying how to promote when there is none."""
+        from mlflow.exceptions import MlflowException
+
+        from avgzsl.clipclap.predictor import PredictError
+
+        name = f"{self.experiment_prefix}-{dataset}"
         try:
-            holder = client.get_model_version_by_alias(name, alias)
-            best = client.get_run(holder.run_id).data.metrics.get(metric, float("-inf"))
-        except mlflow.exceptions.MlflowException:
-            best = float("-inf")
-        moved = value > best
-        if moved:
-            client.set_registered_model_alias(name, alias, version)
-        return {"registered_model": name, "version": int(version), "alias": alias, "alias_moved": moved}
+            self.client().MlflowClient().get_model_version_by_alias(name, PROMOTED_ALIAS)
+        except MlflowException:
+            raise PredictError(f"dataset {dataset}: no promoted model yet; choose a run on validation and run "
+                               f"`avgzsl promote --dataset {dataset} VARIANT`, or give --model") from None
+        return f"models:/{name}@{PROMOTED_ALIAS}"
 
     def run_url(self, run_id: str, dataset: str) -> str:
         """Link for `mlflow ui` on its default address."""
         return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id(dataset)}/runs/{run_id}?{TRAINING_VIEW}"
+
+
+def served_signature():
+    """The served model's signature: a table of input rows → the ranking, one row per input row and rank.
+
+    The input columns are all optional for MLflow, so that a missing or unexpected column reaches the
+    model, which answers it with a 400 naming the columns it takes (MLflow's own check answers 500)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema
+
+    inputs = Schema([ColSpec(Array(DataType.double), "features", required=False),
+                     ColSpec(Array(DataType.string), "class_names", required=False),
+                     ColSpec(Array(Array(DataType.double)), "class_text", required=False)])
+    outputs = Schema([ColSpec(DataType.integer, "row"), ColSpec(DataType.integer, "rank"),
+                      ColSpec(DataType.string, "class_name"), ColSpec(DataType.double, "distance"),
+                      ColSpec(DataType.boolean, "seen")])
+    return ModelSignature(inputs=inputs, outputs=outputs, params=ParamSchema([ParamSpec("top_k", "long", 5)]))
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

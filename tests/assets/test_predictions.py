@@ -44,4 +44,4 @@ def test_without_an_inbox_or_a_model_the_asset_says_what_is_missing(state_home, 
     shutil.copy(trained_demo.test_videos()[0], inbox)
     (inbox / "classes.txt").write_text("violet gong\n")
     result = materialize()  # the registered model: none in this state folder
-    assert not result.success and "models:/avgzsl-demo@best-test-hm: cannot load it from MLflow" in failures(result)
+    assert not result.success and "dataset demo: no promoted model yet" in failures(result)

@@ -41,8 +41,11 @@ def test_predict_gives_every_test_video_the_class_the_evaluation_predicted(state
     assert both["seen"].to_list() == [c in seen for c in both["class_name"]]
 
 
-def test_the_registered_model_of_a_dataset_is_the_default(state_home, trained_demo, tmp_path, capsys):
+def test_the_promoted_model_of_a_dataset_is_the_default(state_home, trained_demo, tmp_path, capsys):
     out = tmp_path / "p.parquet"
+    assert main(["--home", str(trained_demo.layout.home), "promote", "--dataset", "demo",
+                 f"demo|{trained_demo.run.name}"]) == 0
+    assert "promoted avgzsl-demo v1" in capsys.readouterr().out
     video = trained_demo.test_videos()[-1]
     classes = tmp_path / "classes.txt"
     classes.write_text("# the unseen test classes, and one never seen anywhere\nviolet gong\nyellow whistle\n"
@@ -72,7 +75,7 @@ def test_models_that_cannot_classify_these_videos_are_clear_errors(state_home, t
 
     assert main([*base, "--weights", "random"]) == 1
     assert "give --model" in capsys.readouterr().err
-    assert main([*base, "--model", "models:/avgzsl-nothing@best-test-hm"]) == 1
+    assert main([*base, "--model", "models:/avgzsl-nothing@promoted"]) == 1
     assert "cannot load it from MLflow" in capsys.readouterr().err
     assert main(["predict", video, "--classes", "a", "A", "--model", str(trained_demo.run), "--out", out]) == 1
     assert "given twice" in capsys.readouterr().err

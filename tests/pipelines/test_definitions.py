@@ -59,11 +59,13 @@ def test_every_schedule_and_sensor_resolves_with_its_job():
     for schedule in schedules:
         resolved = defs.resolve_schedule_def(schedule.name)
         assert resolved.job_name in job_names and resolved.default_status.value == "STOPPED"
-    assert [s.name for s in sensors] == ["custom_sources_sensor", "inbox_sensor"]
-    for sensor in sensors:
+    assert [s.name for s in sensors] == ["custom_sources_sensor", "inbox_sensor", "results_automation"]
+    for sensor in sensors[:2]:  # the job sensors are off until asked for
         resolved = defs.resolve_sensor_def(sensor.name)
         assert {target.job_name for target in resolved.targets} <= job_names
         assert resolved.default_status.value == "STOPPED"
+    # gzsl_results refreshes itself after any evaluation: its automation sensor runs in the daemon by default.
+    assert defs.resolve_sensor_def("results_automation").default_status.value == "RUNNING"
 
 
 def test_the_asset_graph_has_the_expected_assets_and_edges(graph):
