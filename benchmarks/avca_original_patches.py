@@ -4,9 +4,12 @@ Nothing here is a copy of the authors' files: ``apply()`` changes their modules 
 the benchmark's own process only, and only in the ways the ClipClap paper (§4.1, "Baselines")
 adapted the baselines, plus what it takes to run on a CPU without their optional packages:
 
-* **``W_enc``** — every model gets an extra first layer ``W_enc(concat(w_clip, w_clap))``: one
-  ``nn.Linear(512 + 1024, 300)`` in front of the text branch, so the original network sees a
-  300-d class embedding where it used to see word2vec (300-d).  It is added *after* the original
+* **``W_enc``** — every model gets an extra first layer ``W_enc(concat(w_clip, w_clap))`` in front
+  of the text branch, so the original network sees a 300-d class embedding where it used to see
+  word2vec (300-d).  Its form is ours (``avgzsl/methods/layers.py`` ``text_encoder``, after
+  ClipClap's W_enc): Linear(1536, 300) → BatchNorm → ReLU → Dropout, with the dropout of the
+  text branch it feeds (CJME ``--dropout_baselines``, AVGZSLNet ``--embedding_dropout``, AVCA
+  ``--additional_dropout``).  It is added *after* the original
   ``__init__`` (the original layers draw the same random numbers as unadapted), it is part of
   ``model.parameters()`` (CJME, AVGZSLNet: ``main.py``'s Adam) or added to AVCA's own
   ``optimizer_gen`` as a parameter group (same lr and weight decay).  AVGZSLNet's and AVCA's text
@@ -102,15 +105,18 @@ def adapt_models() -> dict:
     """
     from torch import nn
 
+    def w_enc(dropout: float) -> nn.Module:
+        return nn.Sequential(nn.Linear(TEXT_DIM, W2V_DIM), nn.BatchNorm1d(W2V_DIM), nn.ReLU(), nn.Dropout(dropout))
+
     model = importlib.import_module("src.model")
     improvements = importlib.import_module("src.model_improvements")
 
-    def add_w_enc(cls, optimizer_attr=None):
+    def add_w_enc(cls, dropout_of, optimizer_attr=None):
         original_init = cls.__init__
 
         def __init__(self, *args, **kwargs):
             original_init(self, *args, **kwargs)
-            self.W_enc = nn.Linear(TEXT_DIM, W2V_DIM)
+            self.W_enc = w_enc(dropout_of(self, *args))
             if optimizer_attr:  # AVCA builds its own optimizer in __init__
                 getattr(self, optimizer_attr).add_param_group({"params": list(self.W_enc.parameters())})
 
@@ -127,11 +133,12 @@ def adapt_models() -> dict:
 
         setattr(cls, name, method)
 
+    add_w_enc(model.CJME, lambda self, args: args.dropout_baselines)
+    add_w_enc(model.AVGZSLNet, lambda self, args: args.embedding_dropout)
     for cls in (model.CJME, model.AVGZSLNet):
-        add_w_enc(cls)
         encode_args(cls, "forward", (2, 5))  # x_a_p, x_v_p, x_t_p, x_a_q, x_v_q, x_t_q
         encode_args(cls, "get_classes_embedding", (0,))
-    add_w_enc(improvements.AVCA, "optimizer_gen")
+    add_w_enc(improvements.AVCA, lambda self, *args: self.r_dec, "optimizer_gen")
     encode_args(improvements.AVCA, "forward", (4, 5))  # audio, image, neg audio, neg image, w, w_neg
     encode_args(improvements.AVCA, "get_embeddings", (2,))  # audio, video, embedding
     return {"cjme": model.CJME, "avgzslnet": model.AVGZSLNet, "avca": improvements.AVCA}
