@@ -4,7 +4,6 @@ The run specification comes from the partition key (``RunSpec.from_variant``), s
 run's identity is never repeated in run config.
 """
 
-import dataclasses
 
 import dagster as dg
 
@@ -24,7 +23,7 @@ from resources import MlflowResource, StateResource, TrainingResource
 
 def _epoch_logger(context: dg.AssetExecutionContext, mlflow, stage: str, spec: RunSpec, epochs: int):
     def log(record: EpochRecord) -> None:
-        values = dataclasses.asdict(record)
+        values = record.as_dict()
         step = values.pop("epoch")
         mlflow.log_metrics({f"{stage}_{k}": float(v) for k, v in values.items()}, step=step)
         emit("epoch", dataset=spec.dataset, variant=spec.variant, stage=stage, epoch=step + 1, epochs=epochs,
@@ -43,8 +42,8 @@ def _history_md(result: StageResult) -> str:
 
 
 def _save_stage(files: RunFiles, stage: int, result: StageResult, extra: dict) -> None:
-    save_model(result.model, files.stage_model(stage), extra={"stage": str(stage)})
-    summary = {"best_epoch": result.best_epoch, "history": [dataclasses.asdict(r) for r in result.history], **extra}
+    save_model(result.model, files.stage_model(stage), extra={"stage": str(stage)})  # records the method
+    summary = {"best_epoch": result.best_epoch, "history": [r.as_dict() for r in result.history], **extra}
     write_json_atomic(summary, files.stage_summary(stage))
 
 
@@ -67,7 +66,8 @@ def clipclap_stage1(context: dg.AssetExecutionContext, state: StateResource, mlf
         tracker = mlflow.client()
         tracker.log_params({**spec.settings(), "variant": spec.variant, "input_dim": data.inputs.shape[1],
                             "text_dim": data.text.shape[1], "device": str(data.inputs.device)})
-        result, val = stage1(data, spec.train_config(str(data.inputs.device)), _epoch_logger(context, tracker, "stage1", spec, spec.epochs))
+        result, val = stage1(data, spec.train_config(str(data.inputs.device)),
+                             _epoch_logger(context, tracker, "stage1", spec, spec.epochs), spec.method_object())
         val_scores = {"seen": val.seen, "unseen": val.unseen, "hm": val.hm, "zsl": val.zsl, "beta": val.beta}
         _save_stage(files, 1, result, {"val": val_scores, "settings": spec.settings(), "inputs": digest,
                                        "mlflow_run_id": run.info.run_id})
@@ -94,7 +94,7 @@ def clipclap_stage2(context: dg.AssetExecutionContext, state: StateResource, mlf
     with mlflow.run(spec.dataset, context, run_id=first["mlflow_run_id"]) as run:
         tracker = mlflow.client()
         result = stage2(data, spec.train_config(str(data.inputs.device)), first["best_epoch"],
-                        _epoch_logger(context, tracker, "stage2", spec, first["best_epoch"] + 1))
+                        _epoch_logger(context, tracker, "stage2", spec, first["best_epoch"] + 1), spec.method_object())
         _save_stage(files, 2, result, {"mlflow_run_id": run.info.run_id})
         tracker.log_artifact(str(files.stage_model(2)), artifact_path="models")
         tracker.log_metric("stage2_epochs", len(result.history))

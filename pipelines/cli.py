@@ -15,6 +15,7 @@ from pathlib import Path
 from avgzsl.errors import OptionError, RunFailed, UserError, state_failure
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.experiments.sweep import Sweep
+from avgzsl.methods.registry import known as known_methods
 from avgzsl.layout import StateLayout
 from avgzsl.names import BENCHMARKS, MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES, WEIGHTS
 from avgzsl.progress import reporting
@@ -45,7 +46,11 @@ def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_requi
         p.add_argument("--text", default="both", help=f"comma list of {', '.join(TEXT_SOURCES)}")
         p.add_argument("--text-lookup", default="name", help=f"comma list of {', '.join(TEXT_LOOKUPS)}")
         p.add_argument("--parallel", type=int, default=0, help="runs at once (default: the free cores)")
+        p.add_argument("--method", default="clipclap",
+                       help=f"comma list of methods: {', '.join(known_methods())}, or module:Class of a plug-in")
     else:
+        p.add_argument("--method", default="clipclap",
+                       help=f"{', '.join(known_methods())}, or module:Class of a plug-in (docs/methods.md)")
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--modality", choices=MODALITIES + tuple(MODALITY_ALIASES), default="both",
                        help="the model's input: both, audio or visual ('video' is an alias of visual)")
@@ -54,8 +59,10 @@ def _training_args(p: argparse.ArgumentParser, sweep: bool = False, report_requi
                        help="name (default) or positional: the authors' defect, for exact comparison")
     p.add_argument("--epochs", type=int, default=0, help="stage-1 epochs (default: the paper's per dataset)")
     p.add_argument("--lr", type=float, default=0.0, help="learning rate (default: the paper's per dataset)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--batches-per-epoch", type=int, default=300, help="300 in the paper; fewer for a smoke test")
+    p.add_argument("--losses", default="", help="ClipClap's loss set (Table 4): reg, reg+ce or reg+ce+rec (default)")
+    p.add_argument("--batch-size", type=int, default=0, help="batch size (default: the method's, per dataset)")
+    p.add_argument("--batches-per-epoch", type=int, default=0,
+                   help="batches per epoch (default: the method's per dataset, 300 for ClipClap); fewer for a smoke test")
     p.add_argument("--no-logging-pass", action="store_true",
                    help="skip the authors' post-step BatchNorm refresh (see benchmarks/README.md)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
@@ -114,12 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> dict:
     """The run settings every command shares (RunSpec fields besides the ablation grid)."""
     return {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
-            "batches_per_epoch": args.batches_per_epoch, "logging_pass": not args.no_logging_pass}
+            "batches_per_epoch": args.batches_per_epoch, "logging_pass": not args.no_logging_pass,
+            "losses": args.losses}
 
 
 def _spec(args: argparse.Namespace, dataset: str, features: str) -> RunSpec:
     return RunSpec(dataset=dataset, features=features, modality=args.modality, text=args.text,
-                   text_lookup=args.text_lookup, seed=args.seed, **_settings(args))
+                   text_lookup=args.text_lookup, seed=args.seed, method=args.method, **_settings(args))
 
 
 def _execution(args: argparse.Namespace) -> Execution:
@@ -160,7 +168,7 @@ def _reproduce(layout: StateLayout, args: argparse.Namespace, term: Terminal):
 def _sweep(layout: StateLayout, args: argparse.Namespace, term: Terminal):
     from avgzsl.data.authors import check_authors_root
 
-    grid = Sweep.parse(args.dataset, args.seeds, args.modality, args.text, args.text_lookup,
+    grid = Sweep.parse(args.dataset, args.seeds, args.modality, args.text, args.text_lookup, method=args.method,
                        features="extracted" if args.extracted else "published", **_settings(args))
     specs, execution, out_dir = grid.specs(), _execution(args), _report_dir(args.report_dir)
     if args.features_root is not None:
@@ -177,7 +185,7 @@ def _run(layout: StateLayout, args: argparse.Namespace, term: Terminal, dataset:
 
     parse_shard_range(getattr(args, "shards", None))
     train = {**_settings(args), "modality": args.modality, "text": args.text, "text_lookup": args.text_lookup,
-             "seed": args.seed}
+             "seed": args.seed, "method": args.method}
     name = load_dataset_spec(dataset).name
     spec = RunSpec(dataset=name, features="extracted", **train) if args.until in ("train", "evaluate") else None
     execution, out_dir = _execution(args), _report_dir(args.report_dir)

@@ -11,6 +11,7 @@ from avgzsl.clipclap.presets import PAPER_RESULTS
 from avgzsl.clipclap.inputs import ProtocolData
 from avgzsl.clipclap.protocol import final_test
 from avgzsl.clipclap.train import EvalSplit, calibrate
+from avgzsl.methods.registry import DEFAULT_METHOD, get_method
 from avgzsl.data.store import file_metadata, write_json_atomic, write_parquet_atomic
 from avgzsl.names import STREAMS, TEST, VALIDATION
 
@@ -55,16 +56,18 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
                  variant: str = "") -> EvaluationOutputs:
     """β from the stage-1 model on validation, then the stage-2 model on test; write everything."""
     dev = data.inputs.device
-    first = load_model(stage1_model, device=str(dev))
-    val_scores, sweep = calibrate(first, data, EvalSplit.of(data, VALIDATION))
+    method = get_method(settings.get("method") or DEFAULT_METHOD)
+    first = load_model(stage1_model, device=str(dev), method=method.name)
+    val_scores, sweep = calibrate(first, data, EvalSplit.of(data, VALIDATION), method)
     beta = val_scores.beta
-    second = load_model(stage2_model, device=str(dev))
-    test_scores, predictions = final_test(second, data, beta)
+    second = load_model(stage2_model, device=str(dev), method=method.name)
+    test_scores, predictions = final_test(second, data, beta, method)
     metrics = {
         **ev.gzsl_metrics(test_scores, val_scores, summaries[1]["best_epoch"], len(summaries[1]["history"]),
                           len(summaries[2]["history"])),
         "dataset": dataset, "features": settings["features"], "modality": settings["modality"],
         "text": settings["text"], "text_lookup": settings["text_lookup"], "seed": settings["seed"],
+        "method": method.name, "losses": settings.get("losses", ""),
         "test_videos": predictions.num_rows, **(provenance or {}),
     }
     out_dir = Path(out_dir)
@@ -77,7 +80,7 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
         "Training curves": report.curves_figure({f"stage {k}": summaries[k]["history"] for k in (1, 2)}),
         "β sweep on validation": report.beta_sweep_figure({k: v.tolist() for k, v in sweep.items()}, beta),
         "Per-class recall on test": report.recall_figure({names[i]: r for i, r in test_scores.recall.items()}, seen),
-        "t-SNE of test videos": _tsne(second, data, test_scores),
+        "t-SNE of test videos": _tsne(second, data, test_scores, method),
     }
     report_path = report.write_report(
         out_dir / "report.html", f"ClipClap GZSL — {dataset}",
@@ -91,13 +94,13 @@ def evaluate_run(data: ProtocolData, stage1_model: Path, stage2_model: Path, sum
     return EvaluationOutputs(metrics, metrics_path, predictions_path, report_path, figures)
 
 
-def _tsne(model, data: ProtocolData, scores: ev.GzslScores) -> bytes:
+def _tsne(model, data: ProtocolData, scores: ev.GzslScores, method) -> bytes:
     import torch
 
     split = EvalSplit.of(data, TEST)
     x = data.inputs[split.rows.to(data.inputs.device)]
     with torch.no_grad():
-        theta = model.eval().embed_inputs(x)
+        theta = method.embed_videos(model.eval(), x)
     labels = data.labels[split.rows.to(data.labels.device)].cpu().numpy()
     return report.tsne_figure(x.cpu().numpy(), theta.cpu().numpy(), labels, data.class_names,
                               set(scores.recall_zsl))

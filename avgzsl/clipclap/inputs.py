@@ -31,6 +31,7 @@ class ProtocolData:
     modality: str
     text_source: str
     text_lookup: str
+    visual_dim: int = 0  # the visual part of each input row when modality is both (concat(visual, audio)); else 0
 
     def rows(self, *split_names: str) -> torch.Tensor:
         """Indices of the videos of the given splits."""
@@ -96,7 +97,8 @@ def build_protocol_data(features: pa.Table, classes: pa.Table, modality: str = "
     if unknown:
         raise ValueError(f"videos of classes missing from the classes table: {unknown[:5]}")
     labels = np.fromiter((id_of[c] for c in class_col), dtype=np.int64, count=len(class_col))
-    x = model_input(arrow_to_vectors(features.column(VISUAL)), arrow_to_vectors(features.column(AUDIO)), modality)
+    visual = arrow_to_vectors(features.column(VISUAL))
+    x = model_input(visual, arrow_to_vectors(features.column(AUDIO)), modality)
     return ProtocolData(
         inputs=torch.from_numpy(x),
         labels=torch.from_numpy(labels),
@@ -107,4 +109,5 @@ def build_protocol_data(features: pa.Table, classes: pa.Table, modality: str = "
         modality=modality,
         text_source=text_source,
         text_lookup=text_lookup,
+        visual_dim=visual.shape[1] if modality == "both" else 0,
     )

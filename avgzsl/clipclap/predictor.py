@@ -9,8 +9,9 @@ encoders that produced its features.  On disk it is a folder, with no pickles::
     model.safetensors    the network (:mod:`avgzsl.clipclap.checkpoints`)
     classes.safetensors  clip_text, clap_text of the seen classes, in the order of predictor.json
 
-Ranking is the evaluation's: θ_o of the inputs, θ_w of the candidate classes, Euclidean
-distances, β added to the seen classes (calibrated stacking), nearest first.
+Ranking is the evaluation's: the method's embeddings of the inputs and of the candidate
+classes, the method's distances (Euclidean for ClipClap), β added to the seen classes
+(calibrated stacking), nearest first.
 """
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ import torch
 from avgzsl.clipclap import metrics as ev
 from avgzsl.clipclap.checkpoints import load_model
 from avgzsl.clipclap.inputs import ProtocolData, text_input
-from avgzsl.clipclap.model import ClipClap
 from avgzsl.data.store import arrow_to_vectors, table_metadata, write_bytes_atomic, write_json_atomic
 from avgzsl.encoders.prompts import normalize_dataset
 from avgzsl.errors import UserError
+from avgzsl.methods.base import rank_distances
+from avgzsl.methods.registry import DEFAULT_METHOD, get_method
 from avgzsl.names import AUDIO, STAGE_2_TRAIN_SPLITS, STREAMS, VISUAL
 
 PREDICTOR_FILE, MODEL_FILE, CLASSES_FILE = "predictor.json", "model.safetensors", "classes.safetensors"
@@ -45,9 +47,9 @@ class PredictError(UserError, ValueError):
 
 @dataclass
 class Predictor:
-    model: ClipClap
+    model: torch.nn.Module  # the method's network (its ``method_name`` says which)
     beta: float
-    settings: dict  # dataset, variant, features, modality, text, text_lookup, prompt_set
+    settings: dict  # dataset, variant, method, losses, features, modality, text, text_lookup, prompt_set
     classes: list[dict]  # every class of the dataset: class_name, readable_name, seen
     clip_text: np.ndarray  # (S, Dc) of the seen classes, in their order in ``classes``
     clap_text: np.ndarray  # (S, Da)
@@ -68,9 +70,9 @@ class Predictor:
         meta = table_metadata(schema)
         encoders = {s: {k[len(s) + 1:]: v for k, v in meta.items() if k.startswith(f"{s}.")} for s in STREAMS}
         prompts = json.loads(table_metadata(table).get("encoders", "{}")).get("prompts")
-        keep = ("dataset", "variant", "features", "modality", "text", "text_lookup", "seed")
+        keep = ("dataset", "variant", "method", "losses", "features", "modality", "text", "text_lookup", "seed")
         return cls(
-            model=load_model(model_path), beta=float(beta),
+            model=load_model(model_path, method=settings.get("method") or DEFAULT_METHOD), beta=float(beta),
             settings={**{k: settings[k] for k in keep if k in settings},
                       "prompt_set": prompts or normalize_dataset(settings["dataset"])},
             classes=[{"class_name": n, "readable_name": r, "seen": i in seen}
@@ -106,7 +108,7 @@ class Predictor:
             raise PredictError(f"{path}: predictor format {raw.get('format')!r}, this avgzsl reads {FORMAT}; "
                                "re-evaluate the run or upgrade avgzsl")
         arrays = load_file(str(folder / CLASSES_FILE))
-        return cls(model=load_model(folder / MODEL_FILE), beta=float(raw["beta"]), settings=raw["settings"],
+        return cls(model=load_model(folder / MODEL_FILE, method=raw["settings"].get("method")), beta=float(raw["beta"]), settings=raw["settings"],
                    classes=raw["classes"], clip_text=arrays["clip_text"], clap_text=arrays["clap_text"],
                    dims={k: int(v) for k, v in raw["dims"].items()}, encoders=raw.get("encoders", {}))
 
@@ -197,10 +199,9 @@ class Predictor:
                                f"({self.settings['text']} text embeddings) per class")
         if top_k < 1:
             raise PredictError(f"top_k {top_k}: expected at least 1")
-        model = self.model.eval()
-        theta_w = model.embed_classes(torch.from_numpy(class_text))
-        theta_o = model.embed_inputs(torch.from_numpy(inputs))
-        cols, dist = ev.ranking(ev.distances(theta_o, theta_w), torch.from_numpy(is_seen), self.beta, top_k)
+        method = get_method(getattr(self.model, "method_name", DEFAULT_METHOD))
+        dist = rank_distances(method, self.model.eval(), torch.from_numpy(inputs), torch.from_numpy(class_text))
+        cols, dist = ev.ranking(dist, torch.from_numpy(is_seen), self.beta, top_k)
         return cols.numpy(), dist.numpy()
 
 

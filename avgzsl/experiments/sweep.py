@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 
 from avgzsl.experiments.spec import RunSpec, SpecError
+from avgzsl.methods.base import MethodError
+from avgzsl.methods.registry import DEFAULT_METHOD, get_method, known
 from avgzsl.names import MODALITIES, MODALITY_ALIASES, TEXT_LOOKUPS, TEXT_SOURCES
 
 
@@ -56,24 +58,41 @@ class Sweep:
     modalities: tuple[str, ...] = ("both",)
     texts: tuple[str, ...] = ("both",)
     lookups: tuple[str, ...] = ("name",)
+    methods: tuple[str, ...] = (DEFAULT_METHOD,)
     features: str = "published"
     epochs: int = 0
     lr: float = 0.0
-    batch_size: int = 64
-    batches_per_epoch: int = 300
+    batch_size: int = 0
+    batches_per_epoch: int = 0
     logging_pass: bool = True
+    losses: str = ""
 
     @classmethod
     def parse(cls, dataset: str, seeds: str, modality: str = "both", text: str = "both", text_lookup: str = "name",
-              **settings) -> "Sweep":
-        return cls(dataset=dataset, seeds=tuple(parse_seeds(seeds)),
+              method: str = DEFAULT_METHOD, **settings) -> "Sweep":
+        return cls(dataset=dataset, seeds=tuple(parse_seeds(seeds)), methods=tuple(parse_methods(method)),
                    modalities=tuple(parse_choices("--modality", modality, MODALITIES, MODALITY_ALIASES)),
                    texts=tuple(parse_choices("--text", text, TEXT_SOURCES)),
                    lookups=tuple(parse_choices("--text-lookup", text_lookup, TEXT_LOOKUPS)), **settings)
 
     def specs(self) -> list[RunSpec]:
-        """Every run of the grid (validated), seeds innermost."""
+        """Every run of the grid (validated), methods outermost, seeds innermost."""
         return [RunSpec(dataset=self.dataset, features=self.features, modality=m, text=t, text_lookup=lookup,
                         seed=seed, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
-                        batches_per_epoch=self.batches_per_epoch, logging_pass=self.logging_pass)
-                for m, t, lookup, seed in itertools.product(self.modalities, self.texts, self.lookups, self.seeds)]
+                        batches_per_epoch=self.batches_per_epoch, logging_pass=self.logging_pass, method=method,
+                        losses=self.losses)
+                for method, m, t, lookup, seed in itertools.product(self.methods, self.modalities, self.texts,
+                                                                    self.lookups, self.seeds)]
+
+
+def parse_methods(text: str) -> list[str]:
+    """A comma list of method names (built-in, entry point or module:Class), each found and complete, each once."""
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if not names:
+        raise SpecError(f"--method {text!r}: expected one or more of {', '.join(known())}")
+    for name in names:
+        try:
+            get_method(name)
+        except MethodError as error:
+            raise SpecError(f"--method: {error}") from None
+    return list(dict.fromkeys(names))
