@@ -161,6 +161,10 @@ def run_original_child(args) -> None:
               "test_zsl": test["zsl"], "beta": test["beta"], **times,
               "train_batch_s": _per_batch(record["train_step_s"], record["train_batches"]),
               "val_batch_s": _per_batch(record["val_step_s"], record["val_batches"]),
+              # val_step minus its one HM evaluation: the validation-loss pass per batch
+              "val_loss_batch_s": _per_batch([v - m for v, m in zip(record["val_step_s"], record["metric_s"])],
+                                             record["val_batches"]) if record["metric_s"] else None,
+              "val_metric_s": sum(record["metric_s"]) / len(record["metric_s"]) if record["metric_s"] else None,
               "epochs_timed": len(record["train_step_s"])}
     Path(args.child_out).write_text(json.dumps(result))
 

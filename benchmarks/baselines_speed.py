@@ -89,6 +89,8 @@ def main(argv=None) -> int:
     parser.add_argument("--original", type=Path, default=Path(os.environ.get("AVCA_GZSL_REPO", DEFAULT_ORIGINAL)))
     parser.add_argument("--work", type=Path, default=BENCH_DIR / "avca_original")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--ours-only", default="clipclap,hyper-multiple",
+                        help="methods the original code lacks: only our step is timed, at the method's batch size")
     parser.add_argument("--scale", type=float, default=0.2)
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--batches", type=int, default=20, help="steps per side and round")
@@ -132,6 +134,22 @@ def main(argv=None) -> int:
                         f"ratio ({kind})": statistics.median(ratios),
                         f"range ({kind})": f"{min(ratios):.2f}-{max(ratios):.2f}"})
         rows.append(row)
+    for method in filter(None, args.ours_only.split(",")):
+        from baselines_ours import train_config
+
+        from avgzsl.methods.base import MethodError
+
+        try:
+            batch_size = train_config(method, 0, 1, 1)[1].batch_size
+        except MethodError as error:  # e.g. a method this checkout does not have yet
+            print(f"skipped {method}: {error}", flush=True)
+            continue
+        ours = OursSteps(method, root, batch_size=batch_size)
+        steps = [timed(ours.run, args.batches) for _ in range(args.rounds + 1)][1:]
+        raw[method] = {"ours": steps}
+        rows.append({"method": f"{method} (batch {batch_size})",
+                     "ours ms (wall)": 1e3 * statistics.median(t[0] for t in steps),
+                     "ours ms (CPU)": 1e3 * statistics.median(t[1] for t in steps)})
     print_table(rows, ["method"] + [f"{c} ({k})" for k in ("wall", "CPU")
                                     for c in ("original ms", "ours ms", "ratio", "range")],
                 title=f"training step, batch 256, 1 thread ({args.rounds} rounds x {args.batches} steps)")
