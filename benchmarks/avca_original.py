@@ -203,17 +203,22 @@ def run_original(method: str, seed: int, args, work: Path, avca_root: Path) -> d
     return result
 
 
-def run_ours(method: str, seed: int, args, root: Path) -> dict:
+SIDES = ("original", "ours", "ours-name")
+
+
+def run_ours(method: str, seed: int, args, root: Path, side: str) -> dict:
+    """``ours``: the class text looked up by position as the original does; ``ours-name``: by name (our default)."""
     from baselines_ours import run_ours_protocol
 
-    return run_ours_protocol(method, seed, root, epochs=args.epochs, batches=args.batches)
+    return run_ours_protocol(method, seed, root, epochs=args.epochs, batches=args.batches,
+                             text_lookup="name" if side == "ours-name" else "positional")
 
 
 def summarise(out: Path, methods, seeds) -> list[dict]:
     rows = []
     for method in methods:
         by_side = {}
-        for side in ("original", "ours"):
+        for side in SIDES:
             runs = [json.loads(p.read_text()) for s in seeds if (p := _path(out, side, method, s)).exists()]
             for r in runs:
                 rows.append({"method": method, "side": side, "seed": r["seed"], "HM": 100 * r["test_hm"],
@@ -249,7 +254,7 @@ def extrapolate(out: Path, methods, seeds) -> list[dict]:
     """
     rows = []
     for method in methods:
-        for side in ("original", "ours"):
+        for side in SIDES:
             runs = [json.loads(p.read_text()) for s in seeds if (p := _path(out, side, method, s)).exists()]
             runs = [r for r in runs if r.get("train_batch_s") and r.get("val_metric_s")]
             if not runs:
@@ -288,6 +293,8 @@ def main(argv=None) -> int:
     out = args.out or work / f"results-e{args.epochs}-b{args.batches}"
     root = synthetic_root(args.scale, args.data_seed)
     sides = args.sides.split(",")
+    if set(sides) - set(SIDES):
+        raise SystemExit(f"--sides: unknown {', '.join(sorted(set(sides) - set(SIDES)))} (known: {', '.join(SIDES)})")
     if "original" in sides:
         provenance = fetch_original(args.original, work / "original")
         avca_root = write_original_layout(root, work / "avca-root")
@@ -305,7 +312,7 @@ def main(argv=None) -> int:
                     result = run_original(method, seed, args, work, avca_root)
                     result["original"] = provenance
                 else:
-                    result = run_ours(method, seed, args, root)
+                    result = run_ours(method, seed, args, root, side)
                 result.update({"side": side, "method": method, "seed": seed, "settings": settings,
                                "machine": machine_notes()})
                 write_json(path, result)

@@ -31,7 +31,10 @@ def train_config(method_name: str, seed: int, epochs: int, batches: int, batch_s
     return method, TrainConfig(**preset, dataset="ucf")
 
 
-def run_ours_protocol(method_name: str, seed: int, root: Path, epochs: int, batches: int) -> dict:
+def run_ours_protocol(method_name: str, seed: int, root: Path, epochs: int, batches: int,
+                      text_lookup: str = "positional") -> dict:
+    """``text_lookup="positional"``: the class text looked up as the original code does (docs/method.md,
+    "Class-embedding lookup"), for an exact comparison; ``"name"``: our default."""
     import torch
 
     from avgzsl.clipclap.inputs import build_protocol_data
@@ -41,7 +44,7 @@ def run_ours_protocol(method_name: str, seed: int, root: Path, epochs: int, batc
 
     torch.set_num_threads(1)
     features, classes = _tables(root)
-    data = build_protocol_data(features, classes)
+    data = build_protocol_data(features, classes, text_lookup=text_lookup)
     method, cfg = train_config(method_name, seed, epochs, batches)
     validate, validate_s = train_mod.validate, []
 
@@ -64,7 +67,7 @@ def run_ours_protocol(method_name: str, seed: int, root: Path, epochs: int, batc
             "val_metric_s": sum(validate_s) / len(validate_s), "epochs_run": len(epochs_run),"test_hm": m["test_hm"], "test_seen": m["test_seen"], "test_unseen": m["test_unseen"],
             "test_zsl": m["test_zsl"], "beta": m["val_beta"], "best_epoch": m["best_epoch"],
             "protocol_s": seconds, "epoch_s": sum(epochs_run) / len(epochs_run), "seconds": seconds,
-            "preset": dataclasses.asdict(cfg)}
+            "preset": dataclasses.asdict(cfg), "text_lookup": text_lookup}
 
 
 class OursSteps:
