@@ -31,7 +31,7 @@ def curves_plot(history: dict[str, list[dict]]):
     fig, axes = plt.subplots(2, len(history), figsize=(5 * len(history), 6), squeeze=False)
     for col, (stage, rows) in enumerate(history.items()):
         epochs = [r["epoch"] + 1 for r in rows]  # 1-based, as the terminal counts them
-        for key in ("loss", "loss_ce", "loss_reg", "loss_rec"):
+        for key in ["loss"] + sorted({k for r in rows for k in r if k.startswith("loss_")}):  # the method's parts
             axes[0, col].plot(epochs, [r[key] for r in rows], label=key, marker="o", markersize=4)
         axes[0, col].set_title(f"{stage}: training loss")
         axes[0, col].legend()

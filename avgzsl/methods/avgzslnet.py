@@ -50,6 +50,10 @@ class AVGZSLNet(nn.Module):
         audio, visual = split_streams(x, self.config.visual_dim)
         return self.f_a(audio), self.f_v(visual)
 
+    def word(self, w: torch.Tensor) -> torch.Tensor:
+        """W_enc's output, unit-normalised like the word2vec embeddings the decoder was written to reconstruct."""
+        return F.normalize(self.w_enc(w))
+
     def decode(self, e: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.f_dec(e))  # --normalize_decoder_outputs
 
@@ -71,9 +75,9 @@ class AVGZSLNetMethod(Method):
         m = model.config.margin
         a_p, v_p = model.embed(batch.x)
         a_q, v_q = model.embed(batch.x_neg)
-        x_t = model.w_enc(batch.class_text[batch.target])
+        x_t = model.word(batch.class_text[batch.target])
         t_p = model.f_t(x_t)
-        t_q = model.f_t(model.w_enc(batch.class_text[batch.target_neg]))
+        t_q = model.f_t(model.word(batch.class_text[batch.target_neg]))
         x_ta_p, x_tv_p, x_tt_p, x_ta_q, x_tv_q = (model.decode(e) for e in (a_p, v_p, t_p, a_q, v_q))
         return {
             "loss_triplet": (triplet(t_p, a_p, a_q, m) + triplet(a_p, t_p, t_q, m) + triplet(t_p, v_p, v_q, m)
@@ -86,7 +90,7 @@ class AVGZSLNetMethod(Method):
         return torch.cat(model.embed(x), dim=1)
 
     def embed_classes(self, model: AVGZSLNet, w: torch.Tensor) -> torch.Tensor:
-        return model.f_t(model.w_enc(w))
+        return model.f_t(model.word(w))
 
     def distances(self, videos: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         """Audio distance + visual distance (AVCA-GZSL's "both" evaluation)."""

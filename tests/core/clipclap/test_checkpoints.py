@@ -23,5 +23,5 @@ def test_a_file_without_the_config_is_refused(tmp_path):
     from safetensors.torch import save_file
 
     save_file({"w": torch.ones(2)}, str(tmp_path / "other.safetensors"))
-    with pytest.raises(ValueError, match="not a ClipClap checkpoint"):
+    with pytest.raises(ValueError, match="not a model checkpoint"):
         load_model(tmp_path / "other.safetensors")
