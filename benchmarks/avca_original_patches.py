@@ -9,7 +9,8 @@ adapted the baselines, plus what it takes to run on a CPU without their optional
   word2vec (300-d).  Its form is ours (``avgzsl/methods/layers.py`` ``text_encoder``, after
   ClipClap's W_enc): Linear(1536, 300) → BatchNorm → ReLU → Dropout, with the dropout of the
   text branch it feeds (CJME ``--dropout_baselines``, AVGZSLNet ``--embedding_dropout``, AVCA
-  ``--additional_dropout``).  It is added *after* the original
+  ``--additional_dropout``); for AVGZSLNet, whose decoder reconstructs the (unit-norm) word2vec
+  input, W_enc's output is unit-normalised, as ours does.  It is added *after* the original
   ``__init__`` (the original layers draw the same random numbers as unadapted), it is part of
   ``model.parameters()`` (CJME, AVGZSLNet: ``main.py``'s Adam) or added to AVCA's own
   ``optimizer_gen`` as a parameter group (same lr and weight decay).  AVGZSLNet's and AVCA's text
@@ -98,6 +99,17 @@ def _pandas_3_columns() -> None:
     logger.PD_Stats.__init__ = __init__
 
 
+def _normalise_module():
+    from torch import nn
+    from torch.nn import functional as F
+
+    class Normalise(nn.Module):
+        def forward(self, x):
+            return F.normalize(x)
+
+    return Normalise()
+
+
 def adapt_models() -> dict:
     """Put ``W_enc`` in front of the text input of the original CJME, AVGZSLNet and AVCA, in place.
 
@@ -134,11 +146,23 @@ def adapt_models() -> dict:
 
         setattr(cls, name, method)
 
+    def normalise_output(cls):
+        original_init = cls.__init__
+
+        def __init__(self, *args, **kwargs):
+            original_init(self, *args, **kwargs)
+            self.W_enc.append(_normalise_module())
+
+        cls.__init__ = __init__
+
     add_w_enc(model.CJME, lambda self, args: args.dropout_baselines)
     add_w_enc(model.AVGZSLNet, lambda self, args: args.embedding_dropout)
     for cls in (model.CJME, model.AVGZSLNet):
         encode_args(cls, "forward", (2, 5))  # x_a_p, x_v_p, x_t_p, x_a_q, x_v_q, x_t_q
         encode_args(cls, "get_classes_embedding", (0,))
+    # AVGZSLNet's decoder reconstructs the (unit-norm) word2vec input: W_enc's output is unit-normalised too,
+    # as ours does (avgzsl/methods/avgzslnet.py AVGZSLNet.word).
+    normalise_output(model.AVGZSLNet)
     add_w_enc(improvements.AVCA, lambda self, *args: self.r_dec, "optimizer_gen")
     encode_args(improvements.AVCA, "forward", (4, 5))  # audio, image, neg audio, neg image, w, w_neg
     encode_args(improvements.AVCA, "get_embeddings", (2,))  # audio, video, embedding
