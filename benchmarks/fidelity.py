@@ -17,7 +17,6 @@ check the script.  All runs use 1 torch thread; ``--jobs 2`` runs two at a time 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -51,8 +50,8 @@ def run_one(variant: str, seed: int, args) -> dict:
         protocol = run_protocol(data, cfg)
         m = protocol.metrics()
         result = {k: m[k] for k in METRICS + ("val_beta", "val_hm", "best_epoch", "stage1_epochs", "stage2_epochs")}
-        result["history"] = {"stage1": [dataclasses.asdict(r) for r in protocol.stage1.history],
-                             "stage2": [dataclasses.asdict(r) for r in protocol.stage2.history]}
+        result["history"] = {"stage1": [r.as_dict() for r in protocol.stage1.history],
+                             "stage2": [r.as_dict() for r in protocol.stage2.history]}
     else:
         from authors_style import run_authors_style
 
