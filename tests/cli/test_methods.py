@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -71,8 +72,8 @@ def test_a_sweep_of_a_baseline_and_the_documented_plugin_trains_predicts_and_ser
         logged = [m for m in mlflow.search_logged_models(output_format="list", experiment_ids=[
             mlflow.get_experiment_by_name("avgzsl-ucf").experiment_id]) if m.source_run_id == run_id]
         served = mlflow.pyfunc.load_model(logged[0].model_uri)
-        ranking = served.predict({"features": np.zeros((2, dims), np.float32), "class_names": np.array(names)},
-                                 params={"top_k": 2})
+        table = pd.DataFrame({"features": list(np.zeros((2, dims), np.float32)), "class_names": [names, names]})
+        ranking = served.predict(table, params={"top_k": 2})
         assert len(ranking) == 4 and set(ranking["class_name"]) <= set(names)
 
 

@@ -47,7 +47,7 @@ def test_reproduce_shows_progress_and_a_summary_and_the_event_stream_only_with_v
     verbose = avgzsl(*reproduce_args(tiny_authors_root, tmp_path / "v", "-v"), home=tmp_path / "state")
     assert verbose.returncode == 0 and "STEP_SUCCESS" in verbose.stdout
     quiet = avgzsl(*reproduce_args(tiny_authors_root, tmp_path / "q", "-q"), home=tmp_path / "state")
-    assert quiet.returncode == 0 and "epoch" not in quiet.stdout and "▸" not in quiet.stdout
+    assert quiet.returncode == 0 and not re.search(r"epoch \d+/\d+", quiet.stdout) and "▸" not in quiet.stdout
     assert quiet.stdout.strip().splitlines()[-1] == f"report: {tmp_path / 'q' / 'report.html'}"
 
 
@@ -62,7 +62,7 @@ def test_under_a_terminal_a_live_display_shows_epochs_advancing(tiny_authors_roo
     subprocess.run(["script", "-qec", cmd, str(typescript)], cwd=REPO, env=env, timeout=300, check=True,
                    stdout=subprocess.DEVNULL)
     screen = typescript.read_bytes().decode("utf-8", "replace")
-    shown = set(re.findall(r"stage1 published_\w+ .*?(\d)/3", screen))
+    shown = set(re.findall(r"stage1 \S+ .*?(\d)/3", screen))
     assert {"1", "2", "3"} <= shown  # the live display advanced through the epochs
     assert " - DEBUG - " not in screen and "report: " in screen
 

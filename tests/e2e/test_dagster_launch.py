@@ -49,7 +49,7 @@ def test_a_new_variant_launches_from_the_dagster_cli_once(published_ucf, state_h
     done = materialize(state_home, key)
     assert done.returncode == 0, done.stderr[-4000:]
     assert spec.variant in instance.get_dynamic_partitions("variant")  # registered by the run itself
-    assert (state_home.run("ucf", spec.variant).report_dir / "metrics.json").is_file()
+    assert state_home.run("ucf", spec.variant).report.metrics.is_file()
     evaluated = instance.get_latest_materialization_event(dg.AssetKey("gzsl_evaluation"))
     assert evaluated.dagster_event.partition == key
 

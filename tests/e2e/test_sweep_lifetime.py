@@ -123,14 +123,17 @@ def test_an_interrupted_sweep_starts_nothing_new_closes_its_records_and_exits(tm
         [backfill] = instance.get_backfills()
         assert backfill.status.value == "CANCELED"
         runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
-        assert len(runs) == 2 and all(run.is_finished and not run.is_success for run in runs)
+        assert len(runs) == 2 and all(run.is_finished for run in runs)  # none left running
+        assert sum(not run.is_success for run in runs) >= 2 - len(before)  # a run that ended before the signal may succeed
     statuses = mlflow_runs(home)
     assert [status for status, parent in statuses if parent] == ["KILLED"]
     assert len(statuses) == 3 and {status for status, parent in statuses if not parent} <= {"FAILED", "KILLED"}
 
     again = finish(sweep(home, tiny_authors_root, out, "1..3", 3))
-    assert (again["trained"], again["skipped"], again["failed"]) == (3, 0, 0)  # none had been evaluated
-    assert trainings(home) - before == collections.Counter({f"audio_s{seed}_e2_bpe20": 1 for seed in (1, 2, 3)})
+    assert again["failed"] == 0 and again["trained"] + again["skipped"] == 3
+    assert again["skipped"] <= len(before)  # only a variant whose run ended before the signal can be current
+    retrained = trainings(home) - before  # every unfinished variant trained once more, none twice
+    assert set(retrained.values()) == {1} and len(retrained) == again["trained"]
 
 
 def test_two_sweeps_at_once_over_overlapping_seeds_train_the_shared_variant_once(tmp_path, tiny_authors_root):
