@@ -41,14 +41,14 @@ def _finish(layout: StateLayout, spec: RunSpec, digest: str, hm: float = 0.5, ml
     return files
 
 
-def test_missing_feature_tables_name_the_file_and_the_stage_that_makes_them(layout):
-    with pytest.raises(FileNotFoundError, match=r"published/features.parquet does not exist: materialize "
-                                                r"published_features for dataset 'ucf' first"):
+def test_missing_feature_tables_name_the_file_and_the_command_that_makes_them(layout):
+    with pytest.raises(FileNotFoundError, match=r"published/features.parquet does not exist: import the published "
+                                                r"features first: `avgzsl reproduce --dataset ucf --features-root "):
         feature_tables(layout, SPEC)
     _write_tables(layout)
     assert feature_tables(layout, SPEC) == layout.dataset("ucf").feature_tables("published")
     extracted = RunSpec("ucf", features="extracted")
-    with pytest.raises(FileNotFoundError, match="materialize extracted_features"):
+    with pytest.raises(FileNotFoundError, match=r"extract the features first: `avgzsl run ucf --until embeddings`"):
         feature_tables(layout, extracted)
 
 
@@ -100,7 +100,7 @@ def test_a_predictor_needs_an_evaluated_run_with_recorded_settings(layout):
     files = layout.run("ucf", SPEC.variant)
     files.root.mkdir(parents=True)
     with pytest.raises(PredictError, match=r"not an evaluated run \(a run folder has stage2_model.safetensors and "
-                                           r"report/metrics.json; materialize gzsl_evaluation"):
+                                           r"report/metrics.json; evaluate the run first: `avgzsl reproduce"):
         run_predictor(layout, files.root)
     _finish(layout, SPEC, "d")
     files.stage_model(2).write_bytes(b"")
