@@ -111,10 +111,10 @@ def clipclap_stage1(context: dg.AssetExecutionContext, state: StateResource, mlf
 def clipclap_stage2(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, layout = spec_of(context), state.layout()
-    files, tables = layout.run(spec.dataset, spec.variant), feature_tables(layout, spec)
+    files = layout.run(spec.dataset, spec.variant)
+    first, tables = files.read_summary(1), feature_tables(layout, spec)  # in this order: stage 1 is missing first
     if skipped := unchanged(context, files, tables):
         return skipped
-    first = files.read_summary(1)
     data = protocol_data(tables, spec, training.setup())
     with mlflow.run(spec.dataset, context, run_id=first["mlflow_run_id"]) as run:
         tracker = mlflow.client()
