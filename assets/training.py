@@ -15,7 +15,7 @@ from avgzsl.clipclap.protocol import stage1, stage2
 from avgzsl.clipclap.train import EpochRecord, StageResult
 from avgzsl.data.store import write_json_atomic
 from avgzsl.experiments.provenance import ORIGIN_KEY, run_facts
-from avgzsl.experiments.runs import feature_tables, inputs_digest, is_current, protocol_data
+from avgzsl.experiments.runs import feature_tables, finished_on, inputs_digest, protocol_data
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import RunFiles
 from avgzsl.progress import emit
@@ -56,9 +56,7 @@ def unchanged(context: dg.AssetExecutionContext, files: RunFiles,
               tables: tuple[Path, Path]) -> dg.MaterializeResult | None:
     """A relaunch of a finished run (``files``) on the same feature tables is skipped (as the CLI does): no new
     training, MLflow run or model version.  The run tag ``avgzsl/retrain=true`` forces the work."""
-    if context.run.tags.get(RETRAIN_TAG) == "true" or not files.stage_summary(2).exists():
-        return None  # (cheap checks first: a run never finished needs no digest of its inputs)
-    if not is_current(files, inputs_digest(tables)):
+    if context.run.tags.get(RETRAIN_TAG) == "true" or not finished_on(files, tables):
         return None
     context.log.info(f"{context.partition_key} is current (evaluated on the same feature tables): skipped; "
                      f"tag the run {RETRAIN_TAG}=true to retrain")

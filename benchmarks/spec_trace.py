@@ -11,7 +11,7 @@ evaluation's inputs (its locals ``spec``, ``layout``, ``files``, ``tables``, ``s
 For each trace it prints the rooms in visiting order (consecutive calls in one room are one
 visit), the number of distinct rooms, the re-entries (a visit to a room the trace had
 already left) and the climbs (a visit to a higher layer: avgzsl core < resources < assets <
-pipelines).  Each trace is printed twice: with every call, and without the traced objects'
+pipelines), and the upward calls among them (a function called from a lower layer: a callback).  Each trace is printed twice: with every call, and without the traced objects'
 own methods (``self`` the spec or an input: ``spec.variant`` is a visit to
 ``avgzsl.experiments.spec`` each time the property is read).
 
@@ -38,9 +38,9 @@ class Tracer:
         self.root, self.spec_type = str(root.resolve()) + os.sep, RunSpec
         self.started = self.done = False
         self.evaluation = None  # the gzsl_evaluation frame while it runs
-        # (room, function, whether it is a method of the traced object itself)
-        self.spec_calls: list[tuple[str, str, bool]] = []
-        self.input_calls: list[tuple[str, str, bool]] = []
+        # (room, function, whether it is a method of the traced object itself, the caller's room)
+        self.spec_calls: list[tuple] = []
+        self.input_calls: list[tuple] = []
 
     def _room(self, frame) -> str | None:
         path = frame.f_code.co_filename
@@ -67,6 +67,13 @@ class Tracer:
                 values.append(value)
         return values
 
+    def _caller(self, frame) -> str | None:
+        """The room of the nearest project function up the stack."""
+        frame = frame.f_back
+        while frame is not None and self._room(frame) is None:
+            frame = frame.f_back
+        return None if frame is None else self._room(frame)
+
     @staticmethod
     def _self(frame):
         return frame.f_locals.get("self") if frame.f_code.co_varnames[:1] == ("self",) else None
@@ -89,36 +96,45 @@ class Tracer:
         if frame.f_code.co_name == "gzsl_evaluation" and room == "assets.evaluation":
             self.evaluation = frame
         args = self._arguments(frame)
+        caller = self._caller(frame)
         if any(isinstance(a, self.spec_type) for a in args):
-            self.spec_calls.append((room, name, isinstance(self._self(frame), self.spec_type)))
+            self.spec_calls.append((room, name, isinstance(self._self(frame), self.spec_type), caller))
         if self.evaluation is not None and frame is not self.evaluation:
             inputs = {id(v) for k, v in self.evaluation.f_locals.items() if k in EVALUATION_INPUTS}
             if any(id(a) in inputs for a in args):
-                self.input_calls.append((room, name, id(self._self(frame)) in inputs))
+                self.input_calls.append((room, name, id(self._self(frame)) in inputs, caller))
 
 
-def walk(calls: list[tuple[str, str, bool]]) -> dict:
-    """Visits (consecutive calls in one room merged), distinct rooms, re-entries and climbs."""
+def _layer(room: str | None) -> int:
+    return -1 if room is None else LAYERS[room.split(".")[0]]
+
+
+def walk(calls: list[tuple]) -> dict:
+    """Visits (consecutive calls in one room merged), distinct rooms, re-entries, climbs (a visit to a higher
+    layer than the visit before) and upward calls (a call from a lower layer: a callback)."""
     visits: list[str] = []
-    for room, _, _ in calls:
+    for room, *_ in calls:
         if not visits or visits[-1] != room:
             visits.append(room)
     reentries = sum(1 for i, room in enumerate(visits) if room in visits[:i])
-    climbs = sum(1 for a, b in zip(visits, visits[1:]) if LAYERS[b.split(".")[0]] > LAYERS[a.split(".")[0]])
+    climbs = sum(1 for a, b in zip(visits, visits[1:]) if _layer(b) > _layer(a))
+    upward = [c for c in calls if _layer(c[0]) > _layer(c[3]) >= 0]
     return {"calls": len(calls), "visits": visits, "rooms": len(set(visits)), "reentries": reentries,
-            "climbs": climbs}
+            "climbs": climbs, "upward": upward}
 
 
-def _print(title: str, calls: list[tuple[str, str, bool]], own: bool, show_calls: bool) -> None:
+def _print(title: str, calls: list[tuple], own: bool, show_calls: bool) -> None:
     calls = calls if own else [c for c in calls if not c[2]]
     w = walk(calls)
     title += "" if own else " (the objects' own methods left out)"
     print(f"\n{title}: {w['calls']} calls, {len(w['visits'])} visits, {w['rooms']} rooms, "
-          f"{w['reentries']} re-entries, {w['climbs']} climbs")
+          f"{w['reentries']} re-entries, {w['climbs']} climbs, {len(w['upward'])} upward calls")
     print("  " + " → ".join(w["visits"]))
+    for room, name, _, caller in w["upward"]:
+        print(f"  upward: {caller} → {name}")
     if show_calls:
         previous = None
-        for _, name, _ in calls:
+        for _, name, *_ in calls:
             if name != previous:
                 print(f"    {name}")
             previous = name

@@ -57,6 +57,11 @@ def is_current(files: RunFiles, digest: str) -> bool:
     return first is not None and first.get("inputs") == digest and files.evaluated()
 
 
+def finished_on(files: RunFiles, tables: tuple[Path, ...]) -> bool:
+    """The run finished on these feature tables (:func:`is_current`); the digest is read only for an evaluated run."""
+    return files.evaluated() and is_current(files, inputs_digest(tables))
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """What an evaluated run left: its metrics, its report files and its MLflow run."""
