@@ -19,9 +19,9 @@ from resources import MlflowResource, StateResource, TrainingResource
 def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, layout = spec_of(context), state.layout()
-    if skipped := unchanged(context, layout, spec):
-        return skipped
     files, tables = layout.run(spec.dataset, spec.variant), feature_tables(layout, spec)
+    if skipped := unchanged(context, files, tables):
+        return skipped
     summaries = {1: files.read_summary(1), 2: files.read_summary(2)}
     data = protocol_data(tables, spec, training.setup())
     provenance = {**feature_provenance(tables[0]), **recorded_facts(summaries)}

@@ -3,7 +3,7 @@
 The run specification comes from the partition key (``RunSpec.from_variant``), so a
 run's identity is never repeated in run config.
 """
-
+from pathlib import Path
 
 import dagster as dg
 
@@ -15,7 +15,7 @@ from avgzsl.clipclap.protocol import stage1, stage2
 from avgzsl.clipclap.train import EpochRecord, StageResult
 from avgzsl.data.store import write_json_atomic
 from avgzsl.experiments.provenance import ORIGIN_KEY, run_facts
-from avgzsl.experiments.runs import feature_tables, inputs_digest, is_current, protocol_data
+from avgzsl.experiments.runs import feature_tables, finished_on, inputs_digest, protocol_data
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import RunFiles
 from avgzsl.progress import emit
@@ -52,18 +52,13 @@ def _save_stage(files: RunFiles, stage: int, result: StageResult, extra: dict) -
 RETRAIN_TAG = "avgzsl/retrain"  # "true": retrain a run even when it is current
 
 
-def unchanged(context: dg.AssetExecutionContext, layout, spec: RunSpec) -> dg.MaterializeResult | None:
-    """A relaunch of a finished run on the same feature tables is skipped (as the CLI does): no new
+def unchanged(context: dg.AssetExecutionContext, files: RunFiles,
+              tables: tuple[Path, Path]) -> dg.MaterializeResult | None:
+    """A relaunch of a finished run (``files``) on the same feature tables is skipped (as the CLI does): no new
     training, MLflow run or model version.  The run tag ``avgzsl/retrain=true`` forces the work."""
-    files = layout.run(spec.dataset, spec.variant)
-    if context.run.tags.get(RETRAIN_TAG) == "true" or not files.stage_summary(2).exists():
-        return None  # (cheap checks first: a run never finished needs no digest of its inputs)
-    try:
-        if not is_current(files, inputs_digest(feature_tables(layout, spec))):
-            return None
-    except FileNotFoundError:  # the step itself says which table is missing
+    if context.run.tags.get(RETRAIN_TAG) == "true" or not finished_on(files, tables):
         return None
-    context.log.info(f"{spec.dataset}|{spec.variant} is current (evaluated on the same feature tables): skipped; "
+    context.log.info(f"{context.partition_key} is current (evaluated on the same feature tables): skipped; "
                      f"tag the run {RETRAIN_TAG}=true to retrain")
     return dg.MaterializeResult(metadata={
         "skipped": f"current: evaluated on the same feature tables (tag {RETRAIN_TAG}=true to retrain)",
@@ -81,11 +76,10 @@ _DEPS = [dg.AssetDep(published_features, partition_mapping=BY_DATASET),
 def clipclap_stage1(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, layout = spec_of(context), state.layout()
-    if skipped := unchanged(context, layout, spec):
+    files, tables = layout.run(spec.dataset, spec.variant), feature_tables(layout, spec)
+    if skipped := unchanged(context, files, tables):
         return skipped
-    files = layout.run(spec.dataset, spec.variant)
     files.forget_evaluation()
-    tables = feature_tables(layout, spec)
     data, digest = protocol_data(tables, spec, training.setup()), inputs_digest(tables)
     facts = run_facts(spec.settings(), tables[0], current_threads(), data.inputs.device)
     with mlflow.run(spec.dataset, context, run_name=spec.variant) as run:
@@ -115,11 +109,11 @@ def clipclap_stage1(context: dg.AssetExecutionContext, state: StateResource, mlf
 def clipclap_stage2(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, layout = spec_of(context), state.layout()
-    if skipped := unchanged(context, layout, spec):
-        return skipped
     files = layout.run(spec.dataset, spec.variant)
-    first = files.read_summary(1)
-    data = protocol_data(feature_tables(layout, spec), spec, training.setup())
+    first, tables = files.read_summary(1), feature_tables(layout, spec)  # in this order: stage 1 is missing first
+    if skipped := unchanged(context, files, tables):
+        return skipped
+    data = protocol_data(tables, spec, training.setup())
     with mlflow.run(spec.dataset, context, run_id=first["mlflow_run_id"]) as run:
         tracker = mlflow.client()
         result = stage2(data, spec.train_config(str(data.inputs.device)), first["best_epoch"],

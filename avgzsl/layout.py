@@ -255,7 +255,8 @@ class RunFiles:
         path = self.stage_summary(stage)
         if not path.exists():
             raise FileNotFoundError(
-                f"{path} is missing: materialize clipclap_stage{stage} of this run first")
+                f"{path} is missing: {'train' if stage == 1 else 'finish training'} the run first "
+                f"(`avgzsl reproduce ...`, `avgzsl sweep ...`, or `avgzsl run DATASET --until train`)")
         return json.loads(path.read_text())
 
     def evaluated(self) -> bool:

@@ -25,8 +25,11 @@ def feature_tables(layout: StateLayout, spec: RunSpec) -> tuple[Path, Path]:
     paths = layout.dataset(spec.dataset).feature_tables(spec.features)
     for path in paths:
         if not path.exists():
-            upstream = "published_features" if spec.features == "published" else "extracted_features"
-            raise FileNotFoundError(f"{path} does not exist: materialize {upstream} for dataset {spec.dataset!r} first")
+            action = (f"import the published features first: `avgzsl reproduce --dataset {spec.dataset} "
+                      f"--features-root ROOT ...` or `avgzsl sweep --dataset {spec.dataset} --features-root ROOT ...`"
+                      if spec.features == "published" else
+                      f"extract the features first: `avgzsl run {spec.dataset} --until embeddings`")
+            raise FileNotFoundError(f"{path} does not exist: {action}")
     return paths
 
 
@@ -52,6 +55,11 @@ def is_current(files: RunFiles, digest: str) -> bool:
     """The run finished (evaluation written) on feature tables with this digest."""
     first = files.summary(1)
     return first is not None and first.get("inputs") == digest and files.evaluated()
+
+
+def finished_on(files: RunFiles, tables: tuple[Path, ...]) -> bool:
+    """The run finished on these feature tables (:func:`is_current`); the digest is read only for an evaluated run."""
+    return files.evaluated() and is_current(files, inputs_digest(tables))
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,8 @@ def run_predictor(layout: StateLayout, folder: Path) -> Path:
     metrics = files.report.metrics
     if not files.stage_model(2).exists() or not metrics.exists():
         raise PredictError(f"{folder}: not an evaluated run (a run folder has {files.stage_model(2).name} and "
-                           f"{metrics.relative_to(files.root)}; materialize gzsl_evaluation of the run first)")
+                           f"{metrics.relative_to(files.root)}; evaluate the run first: `avgzsl reproduce ...`, "
+                           f"`avgzsl sweep ...`, or `avgzsl run DATASET --until evaluate`)")
     marker = files.predictor_dir / PREDICTOR_FILE
     if marker.exists() and marker.stat().st_mtime >= max(files.stage_model(2).stat().st_mtime, metrics.stat().st_mtime) \
             and _predictor_format(marker) == FORMAT:  # an older format (or a damaged file) is written again

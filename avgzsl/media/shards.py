@@ -93,7 +93,8 @@ def split_shard(spec: DatasetSpec, paths: DatasetPaths, shard: int, settings: Me
     key = shard_key(spec.name, shard)
     ledger = paths.ledger("download", key)
     if not ledger.exists():
-        raise FileNotFoundError(f"{ledger} is missing: materialize raw_videos for shard {key} first")
+        raise FileNotFoundError(f"{ledger} is missing: download shard {key} first "
+                                f"(`avgzsl run DATASET --until download --shards {shard}`)")
     remove_stale_temps(paths.root)
     downloads = read_ledger(ledger)
     ready = [SplitRequest(r["video_id"], r["path"], *((None, None) if cut_at_download(r.get("url") or "") else

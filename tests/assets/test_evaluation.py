@@ -56,7 +56,7 @@ def test_evaluation_writes_consistent_metrics_predictions_report_and_registers_t
 
 def test_evaluation_needs_both_stages_and_results_need_an_evaluated_run(state_home, published_ucf):
     result = materialize_run(SPEC, [gzsl_evaluation])
-    assert not result.success and "materialize clipclap_stage1 of this run first" in failures(result)
+    assert not result.success and "train the run first (`avgzsl reproduce ...`" in failures(result)
     results = dg.materialize([gzsl_results], partition_key="ucf", instance=dg.DagsterInstance.get(),
                              resources={"state": StateResource()}, raise_on_error=False)
     assert not results.success and "materialize gzsl_evaluation first" in failures(results)

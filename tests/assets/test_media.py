@@ -74,7 +74,7 @@ def test_media_split_needs_the_download_first(state_home, instance, demo_origina
     materialize_manifest(demo_original)
     result = dg.materialize([media_split], partition_key="demo-0001", instance=instance, resources=SHARD_RESOURCES,
                             raise_on_error=False)
-    assert not result.success and "materialize raw_videos for shard demo-0001 first" in failures(result)
+    assert not result.success and "download shard demo-0001 first (`avgzsl run DATASET --until download --shards 1`)" in failures(result)
 
 
 

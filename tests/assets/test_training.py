@@ -53,8 +53,8 @@ def test_the_same_run_trains_the_same_model(state_home, published_ucf):
 
 def test_stage_2_needs_stage_1_and_training_needs_its_feature_tables(state_home, instance):
     result = materialize_run(SPEC, [clipclap_stage2])
-    assert not result.success and "materialize clipclap_stage1 of this run first" in failures(result)
+    assert not result.success and "train the run first (`avgzsl reproduce ...`" in failures(result)
     extracted = RunSpec("demo", features="extracted", epochs=1)
     result = materialize_run(extracted, [clipclap_stage1])
-    assert not result.success and "materialize extracted_features for dataset 'demo' first" in failures(result)
+    assert not result.success and "extract the features first: `avgzsl run demo --until embeddings`" in failures(result)
 

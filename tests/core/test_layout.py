@@ -55,7 +55,7 @@ def test_dataset_and_run_files(tmp_path):
     run = layout.run("ucf", "s42")
     assert run.root == layout.runs_dir / "ucf" / "s42"
     assert run.stage_model(2).name == "stage2_model.safetensors" and run.report.root == run.root / "report"
-    with pytest.raises(FileNotFoundError, match="materialize clipclap_stage1 of this run first"):
+    with pytest.raises(FileNotFoundError, match=r"is missing: train the run first \(`avgzsl reproduce"):
         run.read_summary(1)
     assert run.summary(1) is None and not run.evaluated()
     run.root.mkdir(parents=True)

@@ -7,8 +7,8 @@ import pytest
 
 from avgzsl.clipclap.predictor import PredictError
 from avgzsl.data.store import write_parquet_atomic
-from avgzsl.experiments.runs import feature_tables, finished_runs, inputs_digest, is_current, protocol_data, \
-    run_outcome, run_predictor
+from avgzsl.experiments.runs import feature_tables, finished_on, finished_runs, inputs_digest, is_current, \
+    protocol_data, run_outcome, run_predictor
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import StateLayout
 from tests.helpers.tables import tiny_tables
@@ -41,14 +41,14 @@ def _finish(layout: StateLayout, spec: RunSpec, digest: str, hm: float = 0.5, ml
     return files
 
 
-def test_missing_feature_tables_name_the_file_and_the_stage_that_makes_them(layout):
-    with pytest.raises(FileNotFoundError, match=r"published/features.parquet does not exist: materialize "
-                                                r"published_features for dataset 'ucf' first"):
+def test_missing_feature_tables_name_the_file_and_the_command_that_makes_them(layout):
+    with pytest.raises(FileNotFoundError, match=r"published/features.parquet does not exist: import the published "
+                                                r"features first: `avgzsl reproduce --dataset ucf --features-root "):
         feature_tables(layout, SPEC)
     _write_tables(layout)
     assert feature_tables(layout, SPEC) == layout.dataset("ucf").feature_tables("published")
     extracted = RunSpec("ucf", features="extracted")
-    with pytest.raises(FileNotFoundError, match="materialize extracted_features"):
+    with pytest.raises(FileNotFoundError, match=r"extract the features first: `avgzsl run ucf --until embeddings`"):
         feature_tables(layout, extracted)
 
 
@@ -70,14 +70,17 @@ def test_protocol_data_follows_the_runs_ablation(layout):
 
 
 def test_a_run_is_current_only_when_evaluated_on_the_same_tables_and_a_restart_makes_it_stale(layout):
-    digest = inputs_digest(_write_tables(layout))
+    tables = _write_tables(layout)
+    digest = inputs_digest(tables)
     files = layout.run("ucf", SPEC.variant)
-    assert not is_current(files, digest)
+    assert not is_current(files, digest) and not finished_on(files, tables)
     _finish(layout, SPEC, digest)
-    assert is_current(files, digest)
+    assert is_current(files, digest) and finished_on(files, tables)
     assert not is_current(files, inputs_digest(_write_tables(layout, seed=1)))  # the tables changed since
+    assert not finished_on(files, tables)
+    _write_tables(layout)
     files.forget_evaluation()  # what stage 1 does when it starts
-    assert not is_current(files, digest)
+    assert not is_current(files, digest) and not finished_on(files, tables)
 
 
 def test_finished_runs_are_the_evaluated_variants_with_their_metrics_report_and_mlflow_run(layout):
@@ -100,7 +103,7 @@ def test_a_predictor_needs_an_evaluated_run_with_recorded_settings(layout):
     files = layout.run("ucf", SPEC.variant)
     files.root.mkdir(parents=True)
     with pytest.raises(PredictError, match=r"not an evaluated run \(a run folder has stage2_model.safetensors and "
-                                           r"report/metrics.json; materialize gzsl_evaluation"):
+                                           r"report/metrics.json; evaluate the run first: `avgzsl reproduce"):
         run_predictor(layout, files.root)
     _finish(layout, SPEC, "d")
     files.stage_model(2).write_bytes(b"")
