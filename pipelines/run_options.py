@@ -22,9 +22,15 @@ def default_text(name: str) -> str:
     per_dataset = {dataset: RunSpec.defaults(dataset)[name] for dataset in BENCHMARKS}
     shown = {dataset: f"{value:g}" if isinstance(value, float) else str(value)
              for dataset, value in per_dataset.items()}
+    by_method = "; another method: its own preset" if _FIELD_DEFAULTS.get(name) is None and name != "seed" else ""
     if len(set(shown.values())) == 1:
-        return next(iter(shown.values()))
-    return "the paper's per dataset: " + ", ".join(f"{d} {v}" for d, v in shown.items())
+        return next(iter(shown.values())) + by_method
+    return "the paper's per dataset: " + ", ".join(f"{d} {v}" for d, v in shown.items()) + by_method
+
+
+def _default_clause(name: str) -> str:
+    text = default_text(name)
+    return f" (default: {text})" if text else ""  # an empty default (e.g. --losses) is described by its help
 
 
 def add_run_options(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
@@ -38,14 +44,14 @@ def add_run_options(parser: argparse.ArgumentParser, sweep: bool = False) -> Non
             parser.add_argument(flag, dest=name, action="store_const", const=not default, default=None,
                                 help=f"{'without' if default else 'with'} {meta.help}")
         elif sweep:
-            default = "" if meta.sweep_required else f" (default: {default_text(name)})"
+            default = "" if meta.sweep_required else _default_clause(name)
             parser.add_argument(option_name(name, sweep=True), dest=name, default=None, required=meta.sweep_required,
                                 metavar="LIST", help=f"{meta.help}: {meta.describe_list()}{default}")
         else:
             choices = meta.choices + tuple(meta.aliases) if meta.choices else None
             parser.add_argument(option_name(name), dest=name, default=None, choices=choices,
                                 type=None if meta.kind is str else meta.kind,
-                                help=f"{meta.help} (default: {default_text(name)})")
+                                help=f"{meta.help}{_default_clause(name)}")
 
 
 def run_settings(args: argparse.Namespace) -> dict:
