@@ -56,8 +56,10 @@ def test_every_run_setting_is_an_option_with_its_default(command):
     for option in ("--modality", "--text", "--text-lookup", "--seed", "--epochs", "--lr", "--batch-size",
                    "--batches-per-epoch", "--no-logging-pass"):
         assert option in text, option
-    assert "stage-1 epochs (default: the paper's per dataset: ucf 20, activitynet 15, vggsound 15)" in text
-    assert "the random seed (default: 42)" in text and "batch size (default: 64)" in text
+    assert ("stage-1 epochs (default: the paper's per dataset: ucf 20, activitynet 15, vggsound 15; another "
+            "method: its own preset)") in text
+    assert "the random seed (default: 42)" in text and "batch size (default: 64; another method: its own preset)" in text
+    assert "(default: )" not in text and "--method" in text and "--losses" in text
 
 
 def test_a_sweep_takes_lists_of_every_setting():
