@@ -2,39 +2,35 @@
 
 import dagster as dg
 
-from assets.partitions import BY_DATASET, dataset_partitions, run_partitions, spec_of
-from assets.training import clipclap_stage1, clipclap_stage2, unchanged
+from assets.partitions import BY_DATASET, dataset_partitions
+from assets.training import clipclap_stage1, clipclap_stage2, run_step
 from avgzsl.clipclap.evaluation import evaluate_run, feature_provenance
 from avgzsl.clipclap.report import markdown_table
 from avgzsl.experiments.provenance import ORIGIN_KEY, recorded_facts
 from avgzsl.experiments.results import markdown, paper_tables, results_table, runs_table, write_results
-from avgzsl.experiments.runs import feature_tables, finished_runs, protocol_data, write_predictor
+from avgzsl.experiments.runs import Run, finished_runs
 from resources import MlflowResource, StateResource, TrainingResource
 
 
-@dg.asset(partitions_def=run_partitions, group_name="evaluation", deps=[clipclap_stage1, clipclap_stage2],
-          kinds={"html", "mlflow"}, owners=["team:avgzsl"],
+@run_step(group_name="evaluation", deps=[clipclap_stage1, clipclap_stage2], kinds={"html", "mlflow"},
           description="GZSL test of the stage-2 model with the β chosen on validation: S, U, HM, ZSL, "
                       "per-class recall, predictions and a report, in the run's report/ folder.")
-def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlflow: MlflowResource,
+def gzsl_evaluation(context: dg.AssetExecutionContext, run: Run, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
-    spec, layout = spec_of(context), state.layout()
-    files, tables = layout.run(spec.dataset, spec.variant), feature_tables(layout, spec)
-    if skipped := unchanged(context, files, tables):
-        return skipped
+    spec, files = run.spec, run.files
     summaries = {1: files.read_summary(1), 2: files.read_summary(2)}
-    data = protocol_data(tables, spec, training.setup())
-    provenance = {**feature_provenance(tables[0]), **recorded_facts(summaries)}
+    data = run.data(training.setup())
+    provenance = {**feature_provenance(run.tables[0]), **recorded_facts(summaries)}
     outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, spec.settings(),
                            spec.dataset, files.report, provenance, variant=spec.variant)
     numeric = {k: v for k, v in outputs.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    with mlflow.run(spec.dataset, context, run_id=summaries[1]["mlflow_run_id"]) as run:
+    with mlflow.run(spec.dataset, context, run_id=summaries[1]["mlflow_run_id"]) as tracked:
         tracker = mlflow.client()
         tracker.log_metrics({k: float(v) for k, v in numeric.items()})
         tracker.log_artifacts(str(files.report.root), artifact_path="report")
-        predictor = write_predictor(files, tables, spec, data, outputs.metrics["val_beta"])
+        predictor = run.write_predictor(data, outputs.metrics["val_beta"])
         logged = mlflow.log_clipclap(str(predictor), "clipclap_stage2")
-        registry = mlflow.register(spec.dataset, logged.model_uri, run.info.run_id)
+        registry = mlflow.register(spec.dataset, logged.model_uri, tracked.info.run_id)
     m = outputs.metrics
     context.log.info(f"test HM {m['test_hm']:.4f} (S {m['test_seen']:.4f}, U {m['test_unseen']:.4f}), "
                      f"ZSL {m['test_zsl']:.4f}, β {m['val_beta']:.3f}")
@@ -50,7 +46,7 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, state: StateResource, mlf
         "predictions_path": dg.MetadataValue.path(str(outputs.files.predictions)),
         "predictor_path": dg.MetadataValue.path(str(predictor)),
         "model_uri": logged.model_uri,
-        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run.info.run_id, spec.dataset)),
+        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(tracked.info.run_id, spec.dataset)),
     })
 
 

@@ -5,7 +5,7 @@ Runs ``avgzsl reproduce`` in this process on tiny synthetic features (1 epoch ×
 to the end of the ``gzsl_evaluation`` asset, and records every call of a project function
 that receives a :class:`RunSpec` among its arguments (``self`` included; a list or tuple of
 specs counts).  Then, inside ``gzsl_evaluation`` only, every call that receives one of the
-evaluation's inputs (its locals ``spec``, ``layout``, ``files``, ``tables``, ``summaries``,
+evaluation's inputs (its locals ``run``, ``spec``, ``layout``, ``files``, ``tables``, ``summaries``,
 ``data``, ``provenance``; by identity).
 
 For each trace it prints the rooms in visiting order (consecutive calls in one room are one
@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 LAYERS = {"avgzsl": 0, "resources": 1, "assets": 2, "pipelines": 3}
-EVALUATION_INPUTS = ("spec", "layout", "files", "tables", "summaries", "data", "provenance")
+EVALUATION_INPUTS = ("run", "spec", "layout", "files", "tables", "summaries", "data", "provenance")
 
 
 class Tracer:

@@ -37,7 +37,7 @@ from assets import asset_names
 from assets.partitions import run_partition_key
 from avgzsl.coordination import claim, die_with_parent
 from avgzsl.errors import RunFailed
-from avgzsl.experiments.runs import feature_tables, inputs_digest, is_current
+from avgzsl.experiments.runs import Run, open_runs
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import StateLayout
 from avgzsl.names import RUN_STAGES
@@ -82,13 +82,14 @@ def _stopping() -> bool:
     return _WORKER["stop"] is not None and _WORKER["stop"].is_set()
 
 
-def _train(layout: StateLayout, spec: RunSpec, tags: dict, training: dict, assets: list[str],
-           digest: str | None = None) -> Finished:
-    """One variant's run, once claimed.  Runs in a pool worker or in this process.
+def _train(layout: StateLayout, run: Run, key: dg.MultiPartitionKey, tags: dict, training: dict, assets: list[str],
+           evaluate: bool) -> Finished:
+    """One variant's run (partition ``key``), once claimed.  Runs in a pool worker or in this process.
 
-    ``digest``: the inputs' digest; a variant another sweep made current while this one
-    waited for its claim is not trained again (``reused``).
+    ``evaluate``: the assets end with the evaluation; a variant another sweep made current while this one
+    waited for its claim is then not trained again (``reused``).
     """
+    spec = run.spec
     events = _WORKER["events"]
     with reporting(events.put) if events is not None else contextlib.nullcontext():
         if _stopping():
@@ -105,14 +106,14 @@ def _train(layout: StateLayout, spec: RunSpec, tags: dict, training: dict, asset
                      detail=f"another sweep (process {pid}) is training it; its result is used when it is done")
 
         with claim(layout.lock_file(f"variant-{spec.dataset}-{spec.variant}"), waiting):
-            if digest is not None and is_current(layout.run(spec.dataset, spec.variant), digest):
+            if evaluate and run.current():
                 emit("run_skipped", dataset=spec.dataset, variant=spec.variant)
                 return Finished(None, None, reused=True)
             emit("run_started", dataset=spec.dataset, variant=spec.variant)
             error, run_id = None, None
             try:
                 run_id = execute(layout, train_variant, {"resources": {"training": {"config": training}}},
-                                 partition_key=run_partition_key(spec), assets=assets, tags=tags).run_id
+                                 partition_key=key, assets=assets, tags=tags).run_id
             except RunFailed as failed:
                 error, run_id = str(failed), failed.run_id
             except Exception as failed:  # a worker must report, never die silently
@@ -130,66 +131,60 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
     assets = assets or asset_names(*RUN_STAGES)
     evaluate = set(asset_names("evaluate")) <= set(assets)  # training alone is always redone
     outcome = SweepOutcome()
-    todo = []
-    digests: dict[str, str] = {}
-    variant_digests: dict[str, str | None] = {}  # what makes a variant current (None: never, train only)
-    for spec in specs:
-        tables = feature_tables(layout, spec)
-        key = str(tables[0])
-        digests.setdefault(key, inputs_digest(tables))
-        variant_digests[spec.variant] = digests[key] if evaluate else None
-        if evaluate and is_current(layout.run(spec.dataset, spec.variant), digests[key]):
-            outcome.skipped.append(spec.variant)
-            emit("run_skipped", dataset=spec.dataset, variant=spec.variant)
+    partitions = {spec.variant: run_partition_key(spec) for spec in specs}
+    todo: list[Run] = []
+    for run in open_runs(layout, specs):
+        if evaluate and run.current():  # training alone is never current
+            outcome.skipped.append(run.spec.variant)
+            emit("run_skipped", dataset=run.spec.dataset, variant=run.spec.variant)
         else:
-            todo.append(spec)
+            todo.append(run)
     if not todo:
         return outcome
     instance = dagster_instance(layout)
-    ensure_partitions(layout, "dataset", sorted({s.dataset for s in todo}))
-    ensure_partitions(layout, "variant", [s.variant for s in todo])
+    ensure_partitions(layout, "dataset", sorted({r.spec.dataset for r in todo}))
+    ensure_partitions(layout, "variant", [r.spec.variant for r in todo])
     graph, keys = asset_graph(), [dg.AssetKey(a) for a in assets]
-    record = backfills.open_backfill(instance, graph, [run_partition_key(s) for s in todo], keys, title,
+    record = backfills.open_backfill(instance, graph, [partitions[r.spec.variant] for r in todo], keys, title,
                                      {"avgzsl/sweep": title})
     outcome.backfill_id = record.backfill_id
     mlflow = MlflowResource.of(layout)
-    datasets = sorted({s.dataset for s in todo})
+    datasets = sorted({r.spec.dataset for r in todo})
     if len(specs) > 1 and len(datasets) == 1:
         outcome.mlflow_parent_run_id = mlflow.start_parent(datasets[0], title, {"variants": len(specs)})
     tags = {**backfills.run_tags(record), **({PARENT_TAG: outcome.mlflow_parent_run_id}
                                               if outcome.mlflow_parent_run_id else {})}
     finished: dict[str, Finished] = {}
     try:
-        _execute(layout, todo, tags, parallel, training, assets, variant_digests, finished)
+        _execute(layout, todo, partitions, tags, parallel, training, assets, evaluate, finished)
     except BaseException as stopped:  # Ctrl-C / SIGTERM (or a bug): record what ended, close the rest as canceled
         with contextlib.suppress(Exception):  # the runs of workers killed after the grace period, their MLflow runs
             recovery.reap(instance, str(layout.home))
-            mlflow.close_dead_runs([run.run_id for run in instance.get_runs(dg.RunsFilter(tags=tags))])
-        _close(instance, graph, keys, record.backfill_id, mlflow, outcome, todo, finished,
+            mlflow.close_dead_runs([run.run_id for run in instance.get_runs(dg.RunsFilter(tags=tags))
+                                    if not run.is_success])
+        _close(instance, graph, keys, record.backfill_id, mlflow, outcome, partitions, finished,
                "KILLED" if isinstance(stopped, KeyboardInterrupt) else "FAILED")
         raise
-    _close(instance, graph, keys, record.backfill_id, mlflow, outcome, todo, finished, None)
+    _close(instance, graph, keys, record.backfill_id, mlflow, outcome, partitions, finished, None)
     return outcome
 
 
 def _close(instance, graph, keys, backfill_id: str, mlflow: MlflowResource, outcome: SweepOutcome,
-           todo: list[RunSpec], finished: dict[str, Finished], stopped: str | None) -> None:
-    """Fill ``outcome`` from the variants that ended; close the backfill and the MLflow parent run
-    (``stopped``: the parent's status when the sweep was stopped before every variant ended)."""
-    for spec in todo:
-        if spec.variant not in finished:
-            continue
-        end = finished[spec.variant]
+           partitions: dict[str, dg.MultiPartitionKey], finished: dict[str, Finished], stopped: str | None) -> None:
+    """Fill ``outcome`` from the variants that ended (``finished``, in the order they were planned); close the
+    backfill and the MLflow parent run (``stopped``: the parent's status when the sweep was stopped before every
+    variant ended)."""
+    for variant in (v for v in partitions if v in finished):
+        end = finished[variant]
         if end.run_id:
-            outcome.run_ids[spec.variant] = end.run_id
+            outcome.run_ids[variant] = end.run_id
         if end.error:
-            outcome.failed[spec.variant] = end.error
+            outcome.failed[variant] = end.error
         else:
-            (outcome.skipped if end.reused else outcome.trained).append(spec.variant)
+            (outcome.skipped if end.reused else outcome.trained).append(variant)
     backfills.close_backfill(instance, graph, backfill_id, keys,
-                             [run_partition_key(s) for s in todo if s.variant in finished
-                              and s.variant not in outcome.failed],
-                             [run_partition_key(s) for s in todo if s.variant in outcome.failed],
+                             [key for v, key in partitions.items() if v in finished and v not in outcome.failed],
+                             [key for v, key in partitions.items() if v in outcome.failed],
                              canceled=stopped is not None)
     if outcome.mlflow_parent_run_id:
         mlflow.end_parent(outcome.mlflow_parent_run_id, {"trained": len(outcome.trained),
@@ -197,15 +192,16 @@ def _close(instance, graph, keys, backfill_id: str, mlflow: MlflowResource, outc
                           stopped or ("FAILED" if outcome.failed else "FINISHED"))
 
 
-def _execute(layout: StateLayout, todo: list[RunSpec], tags: dict, parallel: int, training: dict, assets: list[str],
-             digests: dict[str, str | None], finished: dict[str, Finished]) -> None:
-    """Run every spec, ``parallel`` at a time, into ``finished`` (variant → how it ended) as they end."""
+def _execute(layout: StateLayout, todo: list[Run], partitions: dict[str, dg.MultiPartitionKey], tags: dict,
+             parallel: int, training: dict, assets: list[str], evaluate: bool, finished: dict[str, Finished]) -> None:
+    """Run every run, ``parallel`` at a time, into ``finished`` (variant → how it ended) as they end."""
     if parallel <= 1 or len(todo) == 1:  # in this process: its events reach the sinks directly
-        for spec in todo:
+        for run in todo:
             try:
-                finished[spec.variant] = _train(layout, spec, tags, training, assets, digests[spec.variant])
+                finished[run.spec.variant] = _train(layout, run, partitions[run.spec.variant], tags, training,
+                                                    assets, evaluate)
             except KeyboardInterrupt:
-                finished[spec.variant] = Finished(INTERRUPTED, None)
+                finished[run.spec.variant] = Finished(INTERRUPTED, None)
                 raise
         return
     context = multiprocessing.get_context("spawn")
@@ -215,8 +211,8 @@ def _execute(layout: StateLayout, todo: list[RunSpec], tags: dict, parallel: int
                                    initializer=_start_worker, initargs=(os.getpid(), events, stop))
         futures = {}
         try:
-            futures = {pool.submit(_train, layout, spec, tags, training, assets, digests[spec.variant]): spec.variant
-                       for spec in todo}
+            futures = {pool.submit(_train, layout, run, partitions[run.spec.variant], tags, training, assets,
+                                   evaluate): run.spec.variant for run in todo}
             for future in as_completed(futures):
                 finished[futures[future]] = future.result()
         except BaseException:

@@ -14,6 +14,7 @@ store creates its schema under a file lock, so concurrent commands do not race.
 
 import contextlib
 import os
+import re
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -70,7 +71,12 @@ class MlflowResource(UsesState):
         return mlflow
 
     def close_dead_runs(self, dagster_run_ids=()) -> list[str]:
-        """Close as KILLED the runs left RUNNING by a process that is gone, or by the given Dagster runs; their ids."""
+        """Close as KILLED the runs left RUNNING by a process that is gone; their ids.
+
+        ``dagster_run_ids``: Dagster runs that ended without success (stopped, reaped): their MLflow runs are
+        closed as KILLED whether RUNNING or FINISHED, since a variant stopped between its stages shows the
+        FINISHED of its first stage (each stage closes the run; the next re-opens it).
+        """
         client = self.client().MlflowClient()
         experiments = [e.experiment_id for e in client.search_experiments()]
         if not experiments:
@@ -78,9 +84,17 @@ class MlflowResource(UsesState):
         closed = []
         for run in client.search_runs(experiments, "attributes.status = 'RUNNING'", max_results=5000):
             token = run.data.tags.get(OWNER_TAG)
-            if (token and token_alive(token) is False) or run.data.tags.get("dagster.run_id") in dagster_run_ids:
+            if token and token_alive(token) is False:
                 client.set_terminated(run.info.run_id, status="KILLED")
                 closed.append(run.info.run_id)
+        for dagster_run_id in dict.fromkeys(dagster_run_ids):
+            if not re.fullmatch(r"[0-9A-Za-z-]+", dagster_run_id):  # Dagster's ids; nothing else enters the query
+                continue
+            query = f"tags.`dagster.run_id` = '{dagster_run_id}'"
+            for run in client.search_runs(experiments, query, max_results=5000):
+                if run.info.status in ("RUNNING", "FINISHED") and run.info.run_id not in closed:
+                    client.set_terminated(run.info.run_id, status="KILLED")
+                    closed.append(run.info.run_id)
         return closed
 
     def experiment_id(self, dataset: str) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from avgzsl.clipclap.inputs import ProtocolData, build_protocol_data
@@ -57,9 +58,53 @@ def is_current(files: RunFiles, digest: str) -> bool:
     return first is not None and first.get("inputs") == digest and files.evaluated()
 
 
-def finished_on(files: RunFiles, tables: tuple[Path, ...]) -> bool:
-    """The run finished on these feature tables (:func:`is_current`); the digest is read only for an evaluated run."""
-    return files.evaluated() and is_current(files, inputs_digest(tables))
+@dataclass(frozen=True)
+class Run:
+    """One run as every stage sees it: its spec, its folder, and its feature tables (looked up once, when first
+    needed: a stage that finds its predecessor missing says so first).  Opened once per stage
+    (:meth:`open`) or once per sweep (:func:`open_runs`), then passed whole."""
+
+    spec: RunSpec
+    files: RunFiles
+    layout: StateLayout = field(repr=False)
+    _digests: dict = field(default_factory=dict, repr=False, compare=False)  # tables → digest, shared in a sweep
+
+    @classmethod
+    def open(cls, layout: StateLayout, spec: RunSpec) -> "Run":
+        return cls(spec, layout.run(spec.dataset, spec.variant), layout)
+
+    @cached_property
+    def tables(self) -> tuple[Path, Path]:
+        """(features.parquet, classes.parquet) it trains on (:func:`feature_tables`)."""
+        return feature_tables(self.layout, self.spec)
+
+    def digest(self) -> str:
+        """The tables' :func:`inputs_digest`, read once (once per sweep for runs on the same tables)."""
+        if self.tables not in self._digests:
+            self._digests[self.tables] = inputs_digest(self.tables)
+        return self._digests[self.tables]
+
+    def current(self) -> bool:
+        """Evaluated on the tables as they are now (:func:`is_current`); the digest is read only when evaluated."""
+        return self.files.evaluated() and is_current(self.files, self.digest())
+
+    def data(self, device: str) -> ProtocolData:
+        """The tables as tensors on ``device``, with the run's ablation's inputs (:func:`protocol_data`)."""
+        return protocol_data(self.tables, self.spec, device)
+
+    def write_predictor(self, data: ProtocolData, beta: float) -> Path:
+        """The evaluated run as a predictor folder (``predictor/`` of the run): what MLflow logs and predict
+        loads."""
+        features, classes = self.tables
+        predictor = Predictor.from_run(data, features, classes, self.files.stage_model(2), beta,
+                                       {**self.spec.settings(), "variant": self.spec.variant})
+        return predictor.save(self.files.predictor_dir)
+
+
+def open_runs(layout: StateLayout, specs: list[RunSpec]) -> list[Run]:
+    """The specs' runs; those on the same feature tables read their digest once."""
+    shared: dict = {}
+    return [Run(spec, layout.run(spec.dataset, spec.variant), layout, shared) for spec in specs]
 
 
 @dataclass(frozen=True)
@@ -100,15 +145,6 @@ def finished_runs(layout: StateLayout, dataset: str, variants: list[str] | None 
     return outcomes
 
 
-def write_predictor(files: RunFiles, tables: tuple[Path, Path], spec: RunSpec, data: ProtocolData,
-                    beta: float) -> Path:
-    """The evaluated run as a predictor folder (``predictor/`` of the run): what MLflow logs and predict loads."""
-    features, classes = tables
-    predictor = Predictor.from_run(data, features, classes, files.stage_model(2), beta,
-                                   {**spec.settings(), "variant": spec.variant})
-    return predictor.save(files.predictor_dir)
-
-
 def _predictor_format(path: Path) -> object:
     try:
         return json.loads(path.read_text()).get("format")
@@ -134,6 +170,5 @@ def run_predictor(layout: StateLayout, folder: Path) -> Path:
     spec = RunSpec(**{k: v for k, v in settings.items() if k in SPEC_FIELDS})
     if layout.run(spec.dataset, spec.variant).root.resolve() != files.root.resolve():
         layout = StateLayout(files.root.resolve().parents[2])  # the run's own state folder
-    tables = feature_tables(layout, spec)
-    beta = files.report.read_metrics()["val_beta"]
-    return write_predictor(files, tables, spec, protocol_data(tables, spec, "cpu"), beta)
+    run = Run(spec, files, layout)
+    return run.write_predictor(run.data("cpu"), files.report.read_metrics()["val_beta"])

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 
 from avgzsl.clipclap.presets import Preset
 from avgzsl.clipclap.train import TrainConfig
@@ -88,9 +89,9 @@ class RunSpec:
         """The method's hyperparameters for the dataset (UCF's for a custom dataset)."""
         return self.method_object().preset(self.dataset)
 
-    @property
+    @cached_property
     def variant(self) -> str:
-        """The key of this run within its dataset (a partition key, a folder name)."""
+        """The key of this run within its dataset (a partition key, a folder name); computed once."""
         defaults = self.defaults(self.dataset, self.method) | {"method": DEFAULT_METHOD}
         shown = [name for name, meta in SETTINGS.items() if meta.in_key == "always"
                  or (meta.in_key == "differs" and getattr(self, name) != defaults[name])]

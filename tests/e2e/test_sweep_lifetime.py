@@ -124,10 +124,13 @@ def test_an_interrupted_sweep_starts_nothing_new_closes_its_records_and_exits(tm
         assert backfill.status.value == "CANCELED"
         runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
         assert len(runs) == 2 and all(run.is_finished for run in runs)  # none left running
-        assert sum(not run.is_success for run in runs) >= 2 - len(before)  # a run that ended before the signal may succeed
+        succeeded = sum(run.is_success for run in runs)
+        assert succeeded <= len(before)  # a run that ended before the signal may succeed
     statuses = mlflow_runs(home)
     assert [status for status, parent in statuses if parent] == ["KILLED"]
-    assert len(statuses) == 3 and {status for status, parent in statuses if not parent} <= {"FAILED", "KILLED"}
+    children = collections.Counter(status for status, parent in statuses if not parent)
+    assert sum(children.values()) == 2 and set(children) <= {"FAILED", "KILLED", "FINISHED"}
+    assert children["FINISHED"] == succeeded  # a stopped variant never shows FINISHED, even between its stages
 
     again = finish(sweep(home, tiny_authors_root, out, "1..3", 3))
     assert again["failed"] == 0 and again["trained"] + again["skipped"] == 3

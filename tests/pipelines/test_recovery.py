@@ -83,10 +83,17 @@ def test_mlflow_runs_left_running_by_dead_processes_are_closed_as_killed(state_h
     experiment = tracking.experiment_id("demo")
     runs = {name: client.create_run(experiment, tags=tags).info.run_id for name, tags in {
         "dead": {MLFLOW_OWNER_TAG: dead_token}, "live": {MLFLOW_OWNER_TAG: process_token()},
-        "of_a_reaped_dagster_run": {"dagster.run_id": "abc"}}.items()}
-    assert sorted(tracking.close_dead_runs(["abc"])) == sorted([runs["dead"], runs["of_a_reaped_dagster_run"]])
+        "of_a_reaped_dagster_run": {"dagster.run_id": "abc"},
+        "stopped_between_stages": {"dagster.run_id": "def"}, "of_a_run_that_ended": {"dagster.run_id": "ghi"},
+        "failed": {"dagster.run_id": "abc"}}.items()}
+    for name in ("stopped_between_stages", "of_a_run_that_ended"):  # stage 1 closed it
+        client.set_terminated(runs[name], status="FINISHED")
+    client.set_terminated(runs["failed"], status="FAILED")
+    assert sorted(tracking.close_dead_runs(["abc", "def", "x' OR 1=1 --"])) == sorted(
+        [runs["dead"], runs["of_a_reaped_dagster_run"], runs["stopped_between_stages"]])
     assert {name: client.get_run(run_id).info.status for name, run_id in runs.items()} == {
-        "dead": "KILLED", "live": "RUNNING", "of_a_reaped_dagster_run": "KILLED"}
+        "dead": "KILLED", "live": "RUNNING", "of_a_reaped_dagster_run": "KILLED", "stopped_between_stages": "KILLED",
+        "of_a_run_that_ended": "FINISHED", "failed": "FAILED"}
 
 
 def test_a_run_waiting_on_a_dead_holders_slot_frees_it_and_runs(instance, dead_token):

@@ -7,7 +7,8 @@ import pytest
 
 from avgzsl.clipclap.predictor import PredictError
 from avgzsl.data.store import write_parquet_atomic
-from avgzsl.experiments.runs import feature_tables, finished_on, finished_runs, inputs_digest, is_current, \
+from avgzsl.experiments import runs
+from avgzsl.experiments.runs import Run, feature_tables, finished_runs, inputs_digest, is_current, open_runs, \
     protocol_data, run_outcome, run_predictor
 from avgzsl.experiments.spec import RunSpec
 from avgzsl.layout import StateLayout
@@ -73,14 +74,33 @@ def test_a_run_is_current_only_when_evaluated_on_the_same_tables_and_a_restart_m
     tables = _write_tables(layout)
     digest = inputs_digest(tables)
     files = layout.run("ucf", SPEC.variant)
-    assert not is_current(files, digest) and not finished_on(files, tables)
+    assert not is_current(files, digest) and not Run.open(layout, SPEC).current()
     _finish(layout, SPEC, digest)
-    assert is_current(files, digest) and finished_on(files, tables)
+    assert is_current(files, digest) and Run.open(layout, SPEC).current()
     assert not is_current(files, inputs_digest(_write_tables(layout, seed=1)))  # the tables changed since
-    assert not finished_on(files, tables)
+    assert not Run.open(layout, SPEC).current()
     _write_tables(layout)
     files.forget_evaluation()  # what stage 1 does when it starts
-    assert not is_current(files, digest) and not finished_on(files, tables)
+    assert not is_current(files, digest) and not Run.open(layout, SPEC).current()
+
+
+def test_a_run_names_its_missing_tables_only_when_they_are_needed(layout):
+    run = Run.open(layout, SPEC)
+    assert run.files == layout.run("ucf", SPEC.variant) and not run.current()  # never evaluated: tables not read
+    with pytest.raises(FileNotFoundError, match="published/features.parquet does not exist"):
+        run.data("cpu")
+
+
+def test_a_sweeps_runs_on_the_same_tables_read_them_once(layout, monkeypatch):
+    tables = _write_tables(layout)
+    read = []
+    monkeypatch.setattr(runs, "inputs_digest", lambda paths: read.append(paths) or "d")
+    specs = [RunSpec("ucf", seed=seed) for seed in (1, 2, 3)]
+    for spec in specs:
+        _finish(layout, spec, "d")
+    assert [run.current() for run in open_runs(layout, specs)] == [True, True, True]
+    assert read == [tables]
+    assert Run.open(layout, specs[0]).current() and len(read) == 2  # a stage opens its run afresh
 
 
 def test_finished_runs_are_the_evaluated_variants_with_their_metrics_report_and_mlflow_run(layout):
