@@ -76,6 +76,7 @@ def run_step(**asset_args) -> Callable[[StepBody], dg.AssetsDefinition]:
             run = Run.open(state.layout(), spec_of(context))
             skipped = unchanged(context, run)
             return skipped if skipped is not None else body(context, run, mlflow, training)
+        step.__name__ = step.__qualname__ = f"{body.__name__}_step"  # tracebacks name the asset
         return step
     return define
 
@@ -90,8 +91,9 @@ _DEPS = [dg.AssetDep(published_features, partition_mapping=BY_DATASET),
 def clipclap_stage1(context: dg.AssetExecutionContext, run: Run, mlflow: MlflowResource,
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, files = run.spec, run.files
-    files.forget_evaluation()
+    digest = run.digest()  # of the tables as they are read now, before anything is forgotten or trained
     data = run.data(training.setup())
+    files.forget_evaluation()
     facts = run_facts(spec.settings(), run.tables[0], current_threads(), data.inputs.device)
     with mlflow.run(spec.dataset, context, run_name=spec.variant) as tracked:
         tracker = mlflow.client()
@@ -101,7 +103,7 @@ def clipclap_stage1(context: dg.AssetExecutionContext, run: Run, mlflow: MlflowR
         result, val = stage1(data, spec.train_config(str(data.inputs.device)),
                              _epoch_logger(context, tracker, "stage1", run, spec.epochs), spec.method_object())
         val_scores = {"seen": val.seen, "unseen": val.unseen, "hm": val.hm, "zsl": val.zsl, "beta": val.beta}
-        _save_stage(files, 1, result, {"val": val_scores, "settings": spec.settings(), "inputs": run.digest(),
+        _save_stage(files, 1, result, {"val": val_scores, "settings": spec.settings(), "inputs": digest,
                                        "mlflow_run_id": tracked.info.run_id, "provenance": facts})
         tracker.log_artifact(str(files.stage_model(1)), artifact_path="models")
         tracker.log_metrics({"best_epoch": result.best_epoch, **{f"val_{k}": v for k, v in val_scores.items()}})

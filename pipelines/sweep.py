@@ -106,12 +106,12 @@ def _train(layout: StateLayout, run: Run, key: dg.MultiPartitionKey, tags: dict,
                      detail=f"another sweep (process {pid}) is training it; its result is used when it is done")
 
         with claim(layout.lock_file(f"variant-{spec.dataset}-{spec.variant}"), waiting):
-            if evaluate and run.current():
-                emit("run_skipped", dataset=spec.dataset, variant=spec.variant)
-                return Finished(None, None, reused=True)
-            emit("run_started", dataset=spec.dataset, variant=spec.variant)
             error, run_id = None, None
             try:
+                if evaluate and run.current():  # another sweep finished it meanwhile
+                    emit("run_skipped", dataset=spec.dataset, variant=spec.variant)
+                    return Finished(None, None, reused=True)
+                emit("run_started", dataset=spec.dataset, variant=spec.variant)
                 run_id = execute(layout, train_variant, {"resources": {"training": {"config": training}}},
                                  partition_key=key, assets=assets, tags=tags).run_id
             except RunFailed as failed:
@@ -166,6 +166,8 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
                "KILLED" if isinstance(stopped, KeyboardInterrupt) else "FAILED")
         raise
     _close(instance, graph, keys, record.backfill_id, mlflow, outcome, partitions, finished, None)
+    if outcome.failed:  # a variant that failed between its stages shows stage 1's FINISHED
+        mlflow.close_dead_runs([outcome.run_ids[v] for v in outcome.failed if v in outcome.run_ids], "FAILED")
     return outcome
 
 

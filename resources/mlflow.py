@@ -70,12 +70,13 @@ class MlflowResource(UsesState):
             _READY.add(uri)
         return mlflow
 
-    def close_dead_runs(self, dagster_run_ids=()) -> list[str]:
+    def close_dead_runs(self, dagster_run_ids=(), status: str = "KILLED") -> list[str]:
         """Close as KILLED the runs left RUNNING by a process that is gone; their ids.
 
-        ``dagster_run_ids``: Dagster runs that ended without success (stopped, reaped): their MLflow runs are
-        closed as KILLED whether RUNNING or FINISHED, since a variant stopped between its stages shows the
-        FINISHED of its first stage (each stage closes the run; the next re-opens it).
+        ``dagster_run_ids``: Dagster runs that ended without success (stopped, reaped, failed): their MLflow runs
+        are closed with ``status`` whether RUNNING or FINISHED without test metrics, since a variant that ended
+        between its stages shows the FINISHED of its first stage (each stage closes the run; the next re-opens
+        it).  A run whose evaluation was logged stays FINISHED.
         """
         client = self.client().MlflowClient()
         experiments = [e.experiment_id for e in client.search_experiments()]
@@ -92,8 +93,9 @@ class MlflowResource(UsesState):
                 continue
             query = f"tags.`dagster.run_id` = '{dagster_run_id}'"
             for run in client.search_runs(experiments, query, max_results=5000):
-                if run.info.status in ("RUNNING", "FINISHED") and run.info.run_id not in closed:
-                    client.set_terminated(run.info.run_id, status="KILLED")
+                evaluated = run.info.status == "FINISHED" and "test_hm" in run.data.metrics
+                if run.info.status in ("RUNNING", "FINISHED") and not evaluated and run.info.run_id not in closed:
+                    client.set_terminated(run.info.run_id, status=status)
                     closed.append(run.info.run_id)
         return closed
 

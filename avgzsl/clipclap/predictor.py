@@ -42,7 +42,8 @@ from avgzsl.names import AUDIO, STAGE_2_TRAIN_SPLITS, STREAMS, VISUAL
 PREDICTOR_FILE, MODEL_FILE, CLASSES_FILE = "predictor.json", "model.safetensors", "classes.safetensors"
 FORMAT = 2  # 2: predictor.json records the SHA-256 of each weights file
 WEIGHTS_FILES = (MODEL_FILE, CLASSES_FILE)
-REFETCH = "download the model again, or re-evaluate its run (materialize gzsl_evaluation)"
+REFETCH = ("download the model again, or remove this predictor folder and predict from its run folder "
+           "(`avgzsl predict --model <state>/runs/<dataset>/<variant> ...` writes it anew)")
 # Text encoder: readable class names → (clip_text (C, Dc), clap_text (C, Da)), prompt ensembles included.
 TextEncoder = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
 

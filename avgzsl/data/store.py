@@ -162,7 +162,8 @@ def read_features(path: Path) -> pa.Table:
         return table
     if version not in MIGRATIONS:
         raise DataError(f"{path}: schema version {version} is newer than this avgzsl ({SCHEMA_VERSION}); "
-                        "upgrade avgzsl or re-materialize the table")
+                        "upgrade avgzsl, or make the table again with this one (`avgzsl reproduce --features-root ...` "
+                        "imports published features; `avgzsl run DATASET --until embeddings` extracts)")
     renames = MIGRATIONS[version]
     return table.rename_columns([renames.get(name, name) for name in table.column_names])
 

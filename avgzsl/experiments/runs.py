@@ -102,9 +102,13 @@ class Run:
 
 
 def open_runs(layout: StateLayout, specs: list[RunSpec]) -> list[Run]:
-    """The specs' runs; those on the same feature tables read their digest once."""
+    """The specs' runs, their feature tables looked up at once (FileNotFoundError names a missing one before any
+    work); those on the same tables read their digest once."""
     shared: dict = {}
-    return [Run(spec, layout.run(spec.dataset, spec.variant), layout, shared) for spec in specs]
+    runs = [Run(spec, layout.run(spec.dataset, spec.variant), layout, shared) for spec in specs]
+    for run in runs:
+        run.tables  # noqa: B018 (looked up now: a missing table stops a sweep before it starts)
+    return runs
 
 
 @dataclass(frozen=True)

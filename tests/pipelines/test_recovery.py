@@ -85,15 +85,19 @@ def test_mlflow_runs_left_running_by_dead_processes_are_closed_as_killed(state_h
         "dead": {MLFLOW_OWNER_TAG: dead_token}, "live": {MLFLOW_OWNER_TAG: process_token()},
         "of_a_reaped_dagster_run": {"dagster.run_id": "abc"},
         "stopped_between_stages": {"dagster.run_id": "def"}, "of_a_run_that_ended": {"dagster.run_id": "ghi"},
-        "failed": {"dagster.run_id": "abc"}}.items()}
-    for name in ("stopped_between_stages", "of_a_run_that_ended"):  # stage 1 closed it
+        "failed": {"dagster.run_id": "abc"}, "stopped_once_evaluated": {"dagster.run_id": "def"}}.items()}
+    client.log_metric(runs["stopped_once_evaluated"], "test_hm", 0.5)
+    for name in ("stopped_between_stages", "of_a_run_that_ended", "stopped_once_evaluated"):  # a stage closed it
         client.set_terminated(runs[name], status="FINISHED")
     client.set_terminated(runs["failed"], status="FAILED")
     assert sorted(tracking.close_dead_runs(["abc", "def", "x' OR 1=1 --"])) == sorted(
         [runs["dead"], runs["of_a_reaped_dagster_run"], runs["stopped_between_stages"]])
     assert {name: client.get_run(run_id).info.status for name, run_id in runs.items()} == {
         "dead": "KILLED", "live": "RUNNING", "of_a_reaped_dagster_run": "KILLED", "stopped_between_stages": "KILLED",
-        "of_a_run_that_ended": "FINISHED", "failed": "FAILED"}
+        "of_a_run_that_ended": "FINISHED", "failed": "FAILED", "stopped_once_evaluated": "FINISHED"}
+    # a sweep's variant that failed after stage 1 (its Dagster run "ghi"): FAILED, not stage 1's FINISHED
+    assert tracking.close_dead_runs(["ghi"], "FAILED") == [runs["of_a_run_that_ended"]]
+    assert client.get_run(runs["of_a_run_that_ended"]).info.status == "FAILED"
 
 
 def test_a_run_waiting_on_a_dead_holders_slot_frees_it_and_runs(instance, dead_token):

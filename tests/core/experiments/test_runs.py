@@ -91,6 +91,11 @@ def test_a_run_names_its_missing_tables_only_when_they_are_needed(layout):
         run.data("cpu")
 
 
+def test_a_sweeps_runs_name_a_missing_table_before_any_work(layout):
+    with pytest.raises(FileNotFoundError, match="published/features.parquet does not exist"):
+        open_runs(layout, [SPEC])
+
+
 def test_a_sweeps_runs_on_the_same_tables_read_them_once(layout, monkeypatch):
     tables = _write_tables(layout)
     read = []
