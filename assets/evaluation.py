@@ -19,12 +19,13 @@ def gzsl_evaluation(context: dg.AssetExecutionContext, run: Run, mlflow: MlflowR
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, files = run.spec, run.files
     summaries = {1: files.read_summary(1), 2: files.read_summary(2)}
-    data = run.data(training.setup())
-    provenance = {**feature_provenance(run.tables[0]), **recorded_facts(summaries)}
-    outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, spec.settings(),
-                           spec.dataset, files.report, provenance, variant=spec.variant)
-    numeric = {k: v for k, v in outputs.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    with mlflow.run(spec.dataset, context, run_id=summaries[1]["mlflow_run_id"]) as tracked:
+    with mlflow.run(spec.dataset, context, run_id=summaries[1]["mlflow_run_id"]) as tracked:  # a failure: FAILED
+        data = run.data(training.setup())
+        provenance = {**feature_provenance(run.tables[0]), **recorded_facts(summaries)}
+        outputs = evaluate_run(data, files.stage_model(1), files.stage_model(2), summaries, spec.settings(),
+                               spec.dataset, files.report, provenance, variant=spec.variant)
+        numeric = {k: v for k, v in outputs.metrics.items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
         tracker = mlflow.client()
         tracker.log_metrics({k: float(v) for k, v in numeric.items()})
         tracker.log_artifacts(str(files.report.root), artifact_path="report")

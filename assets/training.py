@@ -122,8 +122,8 @@ def clipclap_stage2(context: dg.AssetExecutionContext, run: Run, mlflow: MlflowR
                     training: TrainingResource) -> dg.MaterializeResult:
     spec, files = run.spec, run.files  # a run without stage 1 is never current: its tables were not read
     first = files.read_summary(1)  # before the tables: that stage 1 is missing is said first
-    data = run.data(training.setup())
-    with mlflow.run(spec.dataset, context, run_id=first["mlflow_run_id"]) as tracked:
+    with mlflow.run(spec.dataset, context, run_id=first["mlflow_run_id"]) as tracked:  # a failure inside: FAILED
+        data = run.data(training.setup())
         tracker = mlflow.client()
         result = stage2(data, spec.train_config(str(data.inputs.device)), first["best_epoch"],
                         _epoch_logger(context, tracker, "stage2", run, first["best_epoch"] + 1),

@@ -58,3 +58,15 @@ def test_stage_2_needs_stage_1_and_training_needs_its_feature_tables(state_home,
     result = materialize_run(extracted, [clipclap_stage1])
     assert not result.success and "extract the features first: `avgzsl run demo --until embeddings`" in failures(result)
 
+
+
+def test_a_stage_that_fails_after_stage_1_leaves_its_mlflow_run_failed_not_finished(state_home, published_ucf):
+    spec = RunSpec("ucf", seed=6, epochs=1, batches_per_epoch=3)
+    assert materialize_run(spec, [clipclap_stage1]).success
+    mlflow.set_tracking_uri(state_home.mlflow_uri)
+    (run,) = mlflow.search_runs(experiment_names=["avgzsl-ucf"], output_format="list")
+    assert run.info.status == "FINISHED"  # stage 1 closes the run; stage 2 re-opens it
+    state_home.dataset("ucf").feature_tables("published")[0].unlink()  # gone between the stages
+    result = materialize_run(spec, [clipclap_stage2])
+    assert not result.success and "features.parquet does not exist" in failures(result)
+    assert mlflow.get_run(run.info.run_id).info.status == "FAILED"
