@@ -88,7 +88,7 @@ def parquet_problem(path: Path) -> str | None:
     import pyarrow.parquet as pq
 
     try:
-        pq.read_table(path)
+        pq.read_table(path, page_checksum_verification=True)
     except (pa.ArrowException, OSError) as error:
         return f"damaged Parquet file ({str(error).splitlines()[0][:160]})"
     return None

@@ -123,22 +123,23 @@ def _json_default(value: object) -> object:
 
 
 def write_parquet_atomic(table: pa.Table, path: Path, metadata: dict[str, str] | None = None) -> Path:
-    """Write ``table`` with ``metadata`` merged into its schema metadata (new keys win)."""
+    """Write ``table`` with ``metadata`` merged into its schema metadata (new keys win), each page with its CRC
+    (:func:`read_parquet` verifies them: damaged bytes are an error, not silently wrong features)."""
     merged = dict(table.schema.metadata or {})
     merged.update({str(key).encode(): str(value).encode() for key, value in (metadata or {}).items()})
     table = table.replace_schema_metadata(merged or None)
     with atomic_write(path) as out:
-        pq.write_table(table, out)
+        pq.write_table(table, out, write_page_checksum=True)
     return Path(path)
 
 
 def read_parquet(path: Path) -> pa.Table:
-    """A Parquet table, or a :class:`DataError` naming the file."""
+    """A Parquet table, or a :class:`DataError` naming the file (also when a page fails its CRC)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"Parquet table not found: {path}")
     try:
-        return pq.read_table(path)
+        return pq.read_table(path, page_checksum_verification=True)
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"{path}: not a readable Parquet file ({error})") from error
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from avgzsl.data.schemas import classes_schema, features_schema
-from avgzsl.data.store import arrow_to_vectors, table_metadata, vectors_to_arrow, write_parquet_atomic
+from avgzsl.data.store import arrow_to_vectors, read_parquet, table_metadata, vectors_to_arrow, write_parquet_atomic
 from avgzsl.features.fingerprint import FINGERPRINT_KEY
 from avgzsl.names import AUDIO, VISUAL
 from avgzsl.outcomes import Outcome
@@ -31,7 +30,7 @@ def read_vectors(paths: list[Path], members: list[set[str]] | None = None
     tables = []
     for path, keep in zip(paths, members or [None] * len(paths)):
         if path.exists():
-            table = pq.read_table(path)
+            table = read_parquet(path)
             if keep is not None:
                 table = table.filter(pc.is_in(table.column("video_id"), value_set=pa.array(sorted(keep), pa.string())))
             tables.append(table)

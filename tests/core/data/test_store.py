@@ -55,6 +55,19 @@ def test_read_parquet_errors_name_the_file(tmp_path):
         read_parquet(garbage)
 
 
+def test_bytes_damaged_inside_a_written_table_are_an_error_naming_it_not_wrong_numbers(tmp_path):
+    from avgzsl.doctor import parquet_problem
+
+    path = write_parquet_atomic(pa.table({"vector": np.arange(50_000, dtype=np.float64)}), tmp_path / "f.parquet")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)  # the file's frame intact, a page's values changed
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=f"{esc(path)}: not a readable Parquet file .*CRC"):
+        read_parquet(path)
+    assert "CRC" in parquet_problem(path)  # `avgzsl doctor` finds it too
+
+
 def test_vectors_are_zero_copy_for_one_chunk():
     matrix = np.arange(12, dtype=np.float32).reshape(4, 3)
     column = vectors_to_arrow(matrix)
