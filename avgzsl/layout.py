@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from avgzsl.data.datasets import DatasetSpec, shard_key
-from avgzsl.data.store import is_temp, write_bytes_atomic
+from avgzsl.data.store import is_temp, read_parquet, write_bytes_atomic
 from avgzsl.errors import StateError
 from avgzsl.names import FEATURE_SOURCES
 
@@ -168,13 +168,13 @@ class DatasetPaths:
         if not self.manifest.exists():
             raise FileNotFoundError(
                 f"{self.manifest} is missing: run `avgzsl run {self.root.name} --until download` first")
-        return pl.read_parquet(self.manifest)
+        return pl.from_arrow(read_parquet(self.manifest))
 
     def previous_manifest(self, spec: DatasetSpec) -> pl.DataFrame | None:
         """The stored manifest, whose shard assignment a rebuilt one keeps, when cut at ``spec.shard_size``."""
         if not self.manifest.exists() or not self.spec.exists() or self.read_spec().shard_size != spec.shard_size:
             return None
-        return pl.read_parquet(self.manifest, columns=["video_id", "shard"])
+        return pl.from_arrow(read_parquet(self.manifest, columns=["video_id", "shard"]))
 
     def drop_shards(self, keep: list[str]) -> list[Path]:
         """Delete the ledgers and feature files of shards not in ``keep`` (gone from the manifest); those deleted."""
@@ -188,7 +188,7 @@ class DatasetPaths:
         return self.read_manifest().filter(pl.col("shard") == shard)
 
     def shard_keys(self, dataset: str) -> list[str]:
-        shards = pl.read_parquet(self.manifest, columns=["shard"])["shard"].unique().sort().to_list()
+        shards = pl.from_arrow(read_parquet(self.manifest, columns=["shard"]))["shard"].unique().sort().to_list()
         return [shard_key(dataset, s) for s in shards]
 
 

@@ -29,6 +29,7 @@ PARENT_TAG = "avgzsl/mlflow_parent_run_id"
 PROMOTED_ALIAS = "promoted"  # the version a user chose (`avgzsl promote`): predict --dataset's default model
 RETIRED_ALIASES = ("best-test-hm",)  # older avgzsl moved it on test HM (a selection on test): removed on sight
 OWNER_TAG = "avgzsl.process"
+LAST_DAGSTER_RUN_TAG = "dagster.last_run_id"  # the Dagster run of the step that re-opened the run last
 # MLflow 3's UI opens an experiment on its GenAI (traces) page unless the experiment says it holds model
 # training runs: this tag (mlflow/server/js, ExperimentKind) makes it open on the runs table.
 KIND_TAG, TRAINING_KIND = "mlflow.experimentKind", "custom_model_development"
@@ -91,8 +92,9 @@ class MlflowResource(UsesState):
         for dagster_run_id in dict.fromkeys(dagster_run_ids):
             if not re.fullmatch(r"[0-9A-Za-z-]+", dagster_run_id):  # Dagster's ids; nothing else enters the query
                 continue
-            query = f"tags.`dagster.run_id` = '{dagster_run_id}'"
-            for run in client.search_runs(experiments, query, max_results=5000):
+            found = [run for tag in ("dagster.run_id", LAST_DAGSTER_RUN_TAG)
+                     for run in client.search_runs(experiments, f"tags.`{tag}` = '{dagster_run_id}'", max_results=5000)]
+            for run in found:
                 evaluated = run.info.status == "FINISHED" and "test_hm" in run.data.metrics
                 if run.info.status in ("RUNNING", "FINISHED") and not evaluated and run.info.run_id not in closed:
                     client.set_terminated(run.info.run_id, status=status)
@@ -133,7 +135,7 @@ class MlflowResource(UsesState):
             tags["mlflow.parentRunId"] = parent
         if run_id:
             with mlflow.start_run(run_id=run_id) as active:
-                mlflow.set_tags({OWNER_TAG: tags.pop(OWNER_TAG),
+                mlflow.set_tags({OWNER_TAG: tags.pop(OWNER_TAG), LAST_DAGSTER_RUN_TAG: context.run.run_id,
                                  **{f"{k}.{tags['dagster.asset_key']}": v for k, v in tags.items()}})
                 yield active
         else:

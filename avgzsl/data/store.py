@@ -133,13 +133,13 @@ def write_parquet_atomic(table: pa.Table, path: Path, metadata: dict[str, str] |
     return Path(path)
 
 
-def read_parquet(path: Path) -> pa.Table:
+def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
     """A Parquet table, or a :class:`DataError` naming the file (also when a page fails its CRC)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"Parquet table not found: {path}")
     try:
-        return pq.read_table(path, page_checksum_verification=True)
+        return pq.read_table(path, columns=columns, page_checksum_verification=True)
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"{path}: not a readable Parquet file ({error})") from error
 

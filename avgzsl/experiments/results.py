@@ -16,7 +16,7 @@ import polars as pl
 
 from avgzsl.clipclap.presets import PAPER_CLIP_TEXT_HM, PAPER_RESULTS
 from avgzsl.clipclap.report import figure_png, page
-from avgzsl.data.store import atomic_path, write_text_atomic
+from avgzsl.data.store import write_parquet_atomic, write_text_atomic
 from avgzsl.experiments.provenance import CAVEAT, CAVEAT_HEADER, ORIGIN_KEY, caveat
 from avgzsl.experiments.spec import SPEC_FIELDS, RunSpec
 
@@ -149,8 +149,7 @@ def write_results(out_dir: Path, runs: pl.DataFrame, dataset: str) -> dict[str, 
     paths = {"runs": out_dir / "runs.parquet", "results": out_dir / "results.parquet",
              "html": out_dir / "results.html"}
     for name in ("runs", "results"):
-        with atomic_path(paths[name]) as tmp:
-            (runs if name == "runs" else results).write_parquet(tmp)
+        write_parquet_atomic((runs if name == "runs" else results).to_arrow(), paths[name])
     tables = paper_tables(results, dataset)
     body = [f"<p><em>{html.escape(UNIT_NOTE)}</em></p>"]
     for title, rows in tables.items():

@@ -175,4 +175,9 @@ def run_predictor(layout: StateLayout, folder: Path) -> Path:
     if layout.run(spec.dataset, spec.variant).root.resolve() != files.root.resolve():
         layout = StateLayout(files.root.resolve().parents[2])  # the run's own state folder
     run = Run(spec, files, layout)
+    trained_on = (files.summary(1) or {}).get("inputs")
+    if trained_on is not None and run.digest() != trained_on:  # the model would meet other class embeddings
+        raise PredictError(f"{folder}: its feature tables changed since it was trained ({run.tables[0]}); retrain "
+                           f"the run (`avgzsl reproduce ...`, `avgzsl sweep ...`) or predict with its logged "
+                           f"MLflow model")
     return run.write_predictor(run.data("cpu"), files.report.read_metrics()["val_beta"])

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from avgzsl.data.store import write_parquet_atomic
+from avgzsl.data.store import read_parquet, write_parquet_atomic
 
 STATUSES = ("ok", "failed", "skipped")
 
@@ -119,7 +118,7 @@ def read_ledger(path: str | os.PathLike) -> list[dict]:
     path = Path(path)
     if not path.exists():
         return []
-    return pq.read_table(path).to_pylist()
+    return read_parquet(path).to_pylist()
 
 
 def summarize(rows: Iterable[Any], top: int = 10) -> dict:

@@ -18,7 +18,7 @@ from dagster._core.utils import make_new_run_id
 
 from avgzsl.coordination import process_token
 from pipelines import pools, recovery
-from resources.mlflow import OWNER_TAG as MLFLOW_OWNER_TAG, MlflowResource
+from resources.mlflow import LAST_DAGSTER_RUN_TAG as MLFLOW_LAST_RUN_TAG, OWNER_TAG as MLFLOW_OWNER_TAG, MlflowResource
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +98,10 @@ def test_mlflow_runs_left_running_by_dead_processes_are_closed_as_killed(state_h
     # a sweep's variant that failed after stage 1 (its Dagster run "ghi"): FAILED, not stage 1's FINISHED
     assert tracking.close_dead_runs(["ghi"], "FAILED") == [runs["of_a_run_that_ended"]]
     assert client.get_run(runs["of_a_run_that_ended"]).info.status == "FAILED"
+    # stage 2 launched on its own (Dagster run "jkl") re-opened a run, then stopped: found by that run too
+    reopened = client.create_run(experiment, tags={"dagster.run_id": "mno", MLFLOW_LAST_RUN_TAG: "jkl"}).info.run_id
+    client.set_terminated(reopened, status="FINISHED")
+    assert tracking.close_dead_runs(["jkl"]) == [reopened]
 
 
 def test_a_run_waiting_on_a_dead_holders_slot_frees_it_and_runs(instance, dead_token):

@@ -135,3 +135,13 @@ def test_a_predictor_needs_an_evaluated_run_with_recorded_settings(layout):
     files.stage_summary(1).write_text("{}")
     with pytest.raises(PredictError, match=r"stage1.json: no run settings recorded; re-train the run"):
         run_predictor(layout, files.root)
+
+
+def test_a_predictor_is_not_rebuilt_from_feature_tables_the_run_was_not_trained_on(layout):
+    tables = _write_tables(layout)
+    files = _finish(layout, SPEC, inputs_digest(tables))
+    files.stage_model(2).write_bytes(b"")
+    _write_tables(layout, seed=1)  # re-imported or re-extracted since: other class embeddings
+    with pytest.raises(PredictError, match=r"its feature tables changed since it was trained .*features.parquet\); "
+                                           r"retrain the run"):
+        run_predictor(layout, files.root)
