@@ -168,13 +168,16 @@ class DatasetPaths:
         if not self.manifest.exists():
             raise FileNotFoundError(
                 f"{self.manifest} is missing: run `avgzsl run {self.root.name} --until download` first")
-        return pl.from_arrow(read_parquet(self.manifest))
+        return self._manifest_frame()
+
+    def _manifest_frame(self, columns: list[str] | None = None) -> pl.DataFrame:
+        return pl.from_arrow(read_parquet(self.manifest, columns=columns))  # its page CRCs checked
 
     def previous_manifest(self, spec: DatasetSpec) -> pl.DataFrame | None:
         """The stored manifest, whose shard assignment a rebuilt one keeps, when cut at ``spec.shard_size``."""
         if not self.manifest.exists() or not self.spec.exists() or self.read_spec().shard_size != spec.shard_size:
             return None
-        return pl.from_arrow(read_parquet(self.manifest, columns=["video_id", "shard"]))
+        return self._manifest_frame(["video_id", "shard"])
 
     def drop_shards(self, keep: list[str]) -> list[Path]:
         """Delete the ledgers and feature files of shards not in ``keep`` (gone from the manifest); those deleted."""
@@ -188,7 +191,7 @@ class DatasetPaths:
         return self.read_manifest().filter(pl.col("shard") == shard)
 
     def shard_keys(self, dataset: str) -> list[str]:
-        shards = pl.from_arrow(read_parquet(self.manifest, columns=["shard"]))["shard"].unique().sort().to_list()
+        shards = self._manifest_frame(["shard"])["shard"].unique().sort().to_list()
         return [shard_key(dataset, s) for s in shards]
 
 

@@ -34,7 +34,6 @@ import yaml
 from assets import asset_config, gzsl_results, predictions, video_manifest
 from assets.partitions import dataset_partitions, shard_partitions
 from avgzsl.data.datasets import build_manifest, load_dataset_spec, shard_key
-from avgzsl.data.store import read_parquet
 from avgzsl.data.validate import DataError
 from pipelines.automation import AutomationConfig, load_automation, shard_ranges
 from avgzsl.predict import VIDEO_SUFFIXES
@@ -80,8 +79,7 @@ class _Tick:
         paths = self.layout.dataset(spec.name)
         want = shard_digests(build_manifest(spec, Path(spec.root) / "class-split",
                                             previous=paths.previous_manifest(spec)), spec.name)
-        stored_path = paths.manifest
-        stored = shard_digests(pl.from_arrow(read_parquet(stored_path)), spec.name) if stored_path.exists() else None
+        stored = shard_digests(paths.read_manifest(), spec.name) if paths.manifest.exists() else None
         entry = self.cursor.setdefault(spec.name, {})
         if stored != want:
             self._manifest(spec, _digest(want), entry)

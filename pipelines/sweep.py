@@ -82,14 +82,14 @@ def _stopping() -> bool:
     return _WORKER["stop"] is not None and _WORKER["stop"].is_set()
 
 
-def _train(layout: StateLayout, run: Run, key: dg.MultiPartitionKey, tags: dict, training: dict, assets: list[str],
+def _train(run: Run, key: dg.MultiPartitionKey, tags: dict, training: dict, assets: list[str],
            evaluate: bool) -> Finished:
     """One variant's run (partition ``key``), once claimed.  Runs in a pool worker or in this process.
 
     ``evaluate``: the assets end with the evaluation; a variant another sweep made current while this one
     waited for its claim is then not trained again (``reused``).
     """
-    spec = run.spec
+    spec, layout = run.spec, run.layout
     events = _WORKER["events"]
     with reporting(events.put) if events is not None else contextlib.nullcontext():
         if _stopping():
@@ -156,7 +156,7 @@ def run_sweep(layout: StateLayout, specs: list[RunSpec], training: dict, paralle
                                               if outcome.mlflow_parent_run_id else {})}
     finished: dict[str, Finished] = {}
     try:
-        _execute(layout, todo, partitions, tags, parallel, training, assets, evaluate, finished)
+        _execute(todo, partitions, tags, parallel, training, assets, evaluate, finished)
     except BaseException as stopped:  # Ctrl-C / SIGTERM (or a bug): record what ended, close the rest as canceled
         with contextlib.suppress(Exception):  # the runs of workers killed after the grace period, their MLflow runs
             recovery.reap(instance, str(layout.home))
@@ -194,14 +194,13 @@ def _close(instance, graph, keys, backfill_id: str, mlflow: MlflowResource, outc
                           stopped or ("FAILED" if outcome.failed else "FINISHED"))
 
 
-def _execute(layout: StateLayout, todo: list[Run], partitions: dict[str, dg.MultiPartitionKey], tags: dict,
-             parallel: int, training: dict, assets: list[str], evaluate: bool, finished: dict[str, Finished]) -> None:
+def _execute(todo: list[Run], partitions: dict[str, dg.MultiPartitionKey], tags: dict, parallel: int, training: dict, assets: list[str], evaluate: bool, finished: dict[str, Finished]) -> None:
     """Run every run, ``parallel`` at a time, into ``finished`` (variant → how it ended) as they end."""
     if parallel <= 1 or len(todo) == 1:  # in this process: its events reach the sinks directly
         for run in todo:
             try:
-                finished[run.spec.variant] = _train(layout, run, partitions[run.spec.variant], tags, training,
-                                                    assets, evaluate)
+                finished[run.spec.variant] = _train(run, partitions[run.spec.variant], tags, training, assets,
+                                                    evaluate)
             except KeyboardInterrupt:
                 finished[run.spec.variant] = Finished(INTERRUPTED, None)
                 raise
@@ -213,8 +212,8 @@ def _execute(layout: StateLayout, todo: list[Run], partitions: dict[str, dg.Mult
                                    initializer=_start_worker, initargs=(os.getpid(), events, stop))
         futures = {}
         try:
-            futures = {pool.submit(_train, layout, run, partitions[run.spec.variant], tags, training, assets,
-                                   evaluate): run.spec.variant for run in todo}
+            futures = {pool.submit(_train, run, partitions[run.spec.variant], tags, training, assets, evaluate):
+                       run.spec.variant for run in todo}
             for future in as_completed(futures):
                 finished[futures[future]] = future.result()
         except BaseException:
